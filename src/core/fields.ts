@@ -1,0 +1,159 @@
+// Stage: records. The `data` of an observation, per protocol. Probes produce these fields, importers map foreign
+// formats onto them, fingerprint rules and checks read them by these names. Every field is optional: a source
+// records what it saw. Text fields hold device-supplied text: untrusted, capped, never interpreted.
+import type { TlsInfo } from '../scan/conn.ts';
+
+export interface HttpData {
+  /** numeric status of the final response */
+  statusCode?: number;
+  statusLine?: string;
+  /** lower-cased header names; repeated headers joined with ", " */
+  headers?: Record<string, string>;
+  server?: string;
+  title?: string;
+  /** WWW-Authenticate scheme ("Basic", "Digest", …) and realm of a 401 */
+  authScheme?: string;
+  realm?: string;
+  bodyLength?: number;
+  bodySha256?: string;
+  /** the first bytes of the body as text (capped) */
+  body?: string;
+  /** favicon: Shodan-style mmh3 of the base64 body, and SHA-256 */
+  faviconMmh3?: number;
+  faviconSha256?: string;
+  /** every Location followed, in order */
+  redirects?: string[];
+  /** path of the final response */
+  path?: string;
+  /** login form (password input) on the page */
+  loginForm?: boolean;
+  tls?: TlsInfo;
+}
+
+export interface TelnetData {
+  /** text the server sent after option negotiation was stripped */
+  banner?: string;
+  /** options the server asked for: DO/DONT/WILL/WONT codes */
+  options?: { do: number[]; dont: number[]; will: number[]; wont: number[] };
+  loginPrompt?: boolean;
+  passwordPrompt?: boolean;
+  /** a shell prompt appeared without authentication */
+  shellPrompt?: boolean;
+}
+
+export interface SshData {
+  /** the identification line, e.g. "SSH-2.0-dropbear_2022.83" */
+  ident?: string;
+  protoVersion?: string;
+  /** "dropbear_2022.83" */
+  software?: string;
+  comment?: string;
+  kex?: {
+    kexAlgorithms: string[];
+    hostKeyAlgorithms: string[];
+    ciphersClientToServer: string[];
+    ciphersServerToClient: string[];
+    macsClientToServer: string[];
+    macsServerToClient: string[];
+    compression: string[];
+  };
+  /** host key as OpenSSH shows it: type and "SHA256:base64" fingerprint */
+  hostKey?: { type: string; sha256: string; bits?: number };
+}
+
+export interface FtpData {
+  banner?: string;
+  code?: number;
+  /** FEAT lines, when asked */
+  features?: string[];
+  /** AUTH TLS offered */
+  authTls?: boolean;
+}
+
+export interface RtspData {
+  statusCode?: number;
+  server?: string;
+  methods?: string[];
+  /** the URL DESCRIBE was sent for */
+  url?: string;
+  describeStatus?: number;
+  authRequired?: boolean;
+  authScheme?: string;
+  realm?: string;
+  /** SDP of an unauthenticated DESCRIBE (capped) */
+  sdp?: string;
+}
+
+export interface MqttData {
+  /** CONNACK return code (v3.1.1) or reason code (v5); 0 = accepted */
+  connackCode?: number;
+  protocolVersion?: number;
+  /** the broker accepted a CONNECT without credentials */
+  anonymous?: boolean;
+  /** $SYS/broker/version when readable */
+  brokerVersion?: string;
+  /** a few topic names seen on "#" when anonymous (capped) */
+  topics?: string[];
+  tls?: TlsInfo;
+}
+
+export interface SnmpData {
+  version?: 'v1' | 'v2c';
+  community?: string;
+  sysDescr?: string;
+  sysObjectID?: string;
+  sysName?: string;
+  sysContact?: string;
+  sysLocation?: string;
+  sysUpTime?: number;
+}
+
+export interface SsdpData {
+  server?: string;
+  location?: string;
+  st?: string;
+  usn?: string;
+  headers?: Record<string, string>;
+  /** from the device description XML at `location` */
+  upnp?: UpnpDevice;
+}
+
+export interface UpnpDevice {
+  deviceType?: string;
+  friendlyName?: string;
+  manufacturer?: string;
+  manufacturerURL?: string;
+  modelName?: string;
+  modelNumber?: string;
+  modelDescription?: string;
+  serialNumber?: string;
+  udn?: string;
+  presentationURL?: string;
+  services?: { serviceType: string; controlURL?: string }[];
+  devices?: UpnpDevice[];
+}
+
+export interface CoapData {
+  code?: string;
+  /** CoRE link format entries from /.well-known/core */
+  resources?: { path: string; attributes: Record<string, string> }[];
+}
+
+export interface ModbusData {
+  unitId?: number;
+  vendorName?: string;
+  productCode?: string;
+  revision?: string;
+  vendorUrl?: string;
+  productName?: string;
+  modelName?: string;
+  /** exception code when the device refused the request */
+  exceptionCode?: number;
+}
+
+export interface BannerData {
+  /** printable text of the first bytes */
+  banner?: string;
+  /** hex of the first bytes (capped) */
+  bannerHex?: string;
+}

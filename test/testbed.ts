@@ -1,0 +1,72 @@
+// Test support: the real-daemon testbed in ../shared/testbed (network namespaces on this machine). Tests that need
+// it call requireTestbed(t): without root or without ../shared it skips with the reason, except under CI, where
+// a skip would hide a broken run and so fails instead.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TestContext } from 'node:test';
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const SHARED = resolve(process.env.IOTSCOPE_SHARED ?? join(here, '..', '..', 'shared'));
+export const TESTBED = join(SHARED, 'testbed');
+export const FIXTURES = join(SHARED, 'fixtures');
+
+export interface TestbedTarget {
+  host: string;
+  ip: string;
+  proto: 'tcp' | 'udp';
+  port: number;
+  service: string;
+  software: string;
+  auth: string;
+}
+
+function unavailable(what: string): string | null {
+  if (what === 'testbed' || what === 'root') {
+    if (process.getuid?.() !== 0) return 'needs root (network namespaces, ports below 1024)';
+  }
+  if (what === 'testbed' && !existsSync(join(TESTBED, 'start.sh'))) return `needs ../shared/testbed (looked in ${TESTBED})`;
+  if (what === 'fixtures' && !existsSync(FIXTURES)) return `needs ../shared/fixtures (looked in ${FIXTURES})`;
+  return null;
+}
+
+/** Skip (locally) or fail (under CI) when the requirement is missing. Returns true when the test may go on. */
+export function require_(t: TestContext, what: 'testbed' | 'root' | 'fixtures'): boolean {
+  const why = unavailable(what);
+  if (!why) return true;
+  if (process.env.CI) throw new Error(`${t.name}: ${why}; CI must run this test, not skip it`);
+  t.skip(why);
+  return false;
+}
+
+let started = false;
+/** True when every lab namespace exists and the broker answers. */
+function labUp(): boolean {
+  const ns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
+  if (!['iotlab-cam', 'iotlab-router', 'iotlab-broker'].every((n) => ns.includes(n))) return false;
+  const probe = spawnSync('bash', ['-c', 'exec 3<>/dev/tcp/10.213.0.30/1883 && exec 3<>/dev/tcp/10.213.0.10/23'], { timeout: 3000 });
+  return probe.status === 0;
+}
+
+/** Start the testbed unless it is already up. Returns its targets. */
+export function ensureTestbed(): TestbedTarget[] {
+  if (!started && !labUp()) {
+    execFileSync(join(TESTBED, 'start.sh'), [], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 900_000 });
+  }
+  started = true;
+  return readTargets();
+}
+
+export function readTargets(): TestbedTarget[] {
+  return readFileSync(join(TESTBED, 'targets.tsv'), 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() && !l.startsWith('#'))
+    .map((l) => {
+      const [host, ip, proto, port, service, software, auth] = l.split('\t');
+      return { host: host!, ip: ip!, proto: proto as 'tcp' | 'udp', port: Number(port), service: service!, software: software!, auth: auth ?? '' };
+    });
+}
+
+/** A scope that allows exactly the lab network (and loopback, for in-process fixtures). */
+export const LAB_SCOPE_YAML = 'allow: [10.213.0.0/24, 127.0.0.0/8]\noperator: iotscope test suite\n';
