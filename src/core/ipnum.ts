@@ -116,3 +116,19 @@ export function formatRange(r: IpRange): string {
   }
   return `${formatIp(r.family, r.first)}-${formatIp(r.family, r.last)}`;
 }
+
+/** A sortable text key for an address ("4:0a0d0014", "6:2001…"): order and CIDR filters work on it as strings. */
+export function ipKey(ip: string): string {
+  const p = parseIp(ip);
+  if (!p) throw new RangeError(`not an IP address: ${ip}`);
+  return keyOf(p.family, p.value);
+}
+
+export function keyOf(family: Family, value: bigint): string {
+  return `${family}:${value.toString(16).padStart(family === 4 ? 8 : 32, '0')}`;
+}
+
+/** The [low, high] key bounds of a range, for "ip_key BETWEEN ? AND ?" filters. */
+export function keyBounds(r: IpRange): [string, string] {
+  return [keyOf(r.family, r.first), keyOf(r.family, r.last)];
+}

@@ -1,0 +1,117 @@
+// Stage: storage. The one suite every Store implementation must pass (SQLite now, PostgreSQL next): each
+// implementation's test file calls runStoreConformance with a factory for a fresh, empty store.
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Observation } from '../core/observation.ts';
+import type { Store } from './store.ts';
+
+export function obs(over: Partial<Observation> = {}): Observation {
+  return {
+    runId: 'run-1',
+    source: 'probe:http',
+    ip: '192.0.2.10',
+    port: 80,
+    transport: 'tcp',
+    protocol: 'http',
+    time: '2026-01-01T00:00:00.000Z',
+    status: 'success',
+    data: { server: 'lighttpd/1.4.69' },
+    ...over,
+  };
+}
+
+const scanRun = (id: string) => ({ id, kind: 'scan' as const, status: 'running' as const, startedAt: '2026-01-01T00:00:00.000Z', spec: { targets: ['192.0.2.0/24'] }, progress: { total: 10, watermark: 0, doneAbove: [], found: 0 } });
+
+export function runStoreConformance(name: string, fresh: () => Promise<Store>): void {
+  describe(`Store conformance: ${name}`, () => {
+    it('creates, reads and finishes runs', async () => {
+      const s = await fresh();
+      await s.createRun(scanRun('r1'));
+      const r = await s.getRun('r1');
+      assert.equal(r?.status, 'running');
+      assert.deepEqual(r?.spec, { targets: ['192.0.2.0/24'] });
+      await s.finishRun('r1', 'done', { found: 3 });
+      const done = await s.getRun('r1');
+      assert.equal(done?.status, 'done');
+      assert.deepEqual(done?.summary, { found: 3 });
+      assert.ok(done?.finishedAt);
+      assert.equal(await s.getRun('nope'), null);
+      await assert.rejects(s.finishRun('nope', 'done'));
+      await s.close();
+    });
+
+    it('stores a scan batch and its progress atomically, keeping data, raw bytes and extra fields', async () => {
+      const s = await fresh();
+      await s.createRun(scanRun('r1'));
+      const raw = new Uint8Array([0xff, 0xfd, 0x01, 0x00, 0x41]);
+      await s.commitScanBatch('r1', [obs({ runId: 'r1', raw, extra: { vendorField: [1, 2] } })], { total: 10, watermark: 4, doneAbove: [6], found: 1 });
+      const [o] = await s.observations({ runId: 'r1' });
+      assert.deepEqual(o?.data, { server: 'lighttpd/1.4.69' });
+      assert.deepEqual([...(o?.raw ?? [])], [...raw]);
+      assert.deepEqual(o?.extra, { vendorField: [1, 2] });
+      assert.deepEqual((await s.getRun('r1'))?.progress, { total: 10, watermark: 4, doneAbove: [6], found: 1 });
+      // a batch for a run that does not exist stores nothing
+      await assert.rejects(s.commitScanBatch('ghost', [obs({ runId: 'ghost' })], { total: 1, watermark: 1, doneAbove: [], found: 1 }));
+      assert.equal(await s.countObservations(), 1);
+      await s.close();
+    });
+
+    it('rolls a failed import back completely', async () => {
+      const s = await fresh();
+      async function* good() {
+        yield obs({ runId: 'imp-ok', source: 'import:nmap' });
+        yield obs({ runId: 'imp-ok', source: 'import:nmap', port: 443, protocol: 'https' });
+      }
+      assert.deepEqual(await s.importObservations({ id: 'imp-ok', kind: 'import', startedAt: '2026-01-02T00:00:00.000Z', spec: { file: 'a.xml' } }, good(), { batchSize: 1 }), { stored: 2 });
+      async function* bad() {
+        for (let i = 0; i < 5; i++) yield obs({ runId: 'imp-bad', port: 1000 + i });
+        throw new Error('a.xml: line 7: unexpected end of file');
+      }
+      await assert.rejects(s.importObservations({ id: 'imp-bad', kind: 'import', startedAt: '2026-01-02T00:00:00.000Z', spec: {} }, bad(), { batchSize: 2 }), /line 7/);
+      assert.equal(await s.countObservations(), 2);
+      assert.equal(await s.getRun('imp-bad'), null);
+      assert.equal((await s.getRun('imp-ok'))?.status, 'done');
+      await s.close();
+    });
+
+    it('filters observations and lists services and hosts', async () => {
+      const s = await fresh();
+      await s.createRun(scanRun('a'));
+      await s.createRun(scanRun('b'));
+      await s.commitScanBatch('a', [
+        obs({ runId: 'a', ip: '192.0.2.10', port: 80, time: '2026-01-01T00:00:00.000Z' }),
+        obs({ runId: 'a', ip: '192.0.2.10', port: 23, protocol: 'telnet', data: { banner: 'login:' } }),
+        obs({ runId: 'a', ip: '192.0.2.9', port: 1883, protocol: 'mqtt' }),
+        obs({ runId: 'a', ip: '2001:db8::1', port: 22, protocol: 'ssh' }),
+        obs({ runId: 'a', ip: '198.51.100.1', port: 81, protocol: 'unknown', status: 'protocol-error' }),
+      ], { total: 5, watermark: 5, doneAbove: [], found: 4 });
+      await s.commitScanBatch('b', [obs({ runId: 'b', ip: '192.0.2.10', port: 80, time: '2026-02-01T00:00:00.000Z', data: { server: 'lighttpd/1.4.70' } })], { total: 1, watermark: 1, doneAbove: [], found: 1 });
+
+      assert.equal(await s.countObservations({ network: '192.0.2.0/24' }), 4);
+      assert.equal(await s.countObservations({ network: '2001:db8::/32' }), 1);
+      assert.equal(await s.countObservations({ port: 80 }), 2);
+      assert.equal(await s.countObservations({ protocol: 'telnet' }), 1);
+      assert.equal(await s.countObservations({ status: 'any' }), 6);
+
+      const svc = await s.services({ ip: '192.0.2.10' });
+      assert.deepEqual(svc.map((x) => `${x.port}/${x.transport}`), ['23/tcp', '80/tcp']);
+      const http = svc.find((x) => x.port === 80)!;
+      assert.equal(http.firstSeen, '2026-01-01T00:00:00.000Z');
+      assert.equal(http.lastSeen, '2026-02-01T00:00:00.000Z');
+      assert.deepEqual(http.data, { server: 'lighttpd/1.4.70' }, 'the latest observation wins');
+
+      const hosts = await s.hosts();
+      // sorted by address, IPv4 before IPv6; the protocol-error-only host is not a host with services
+      assert.deepEqual(hosts.map((h) => h.ip), ['192.0.2.9', '192.0.2.10', '2001:db8::1']);
+      assert.deepEqual(hosts[1]!.ports, ['23/tcp', '80/tcp']);
+      assert.deepEqual(hosts[1]!.protocols, ['http', 'telnet']);
+      assert.deepEqual((await s.hosts({ limit: 1, offset: 1 })).map((h) => h.ip), ['192.0.2.10']);
+
+      const streamed: number[] = [];
+      for await (const o of s.iterateObservations({ runId: 'a' })) streamed.push(o.port);
+      assert.equal(streamed.length, 5);
+      await assert.rejects(s.services({ network: 'not-a-net' }));
+      await s.close();
+    });
+  });
+}

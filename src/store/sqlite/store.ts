@@ -1,0 +1,272 @@
+// Stage: storage. The embedded default: one SQLite file (better-sqlite3, WAL), nothing to install or start.
+// Schema changes are numbered migrations applied at open, each in its own transaction.
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { keyBounds, ipKey, parseRange } from '../../core/ipnum.ts';
+import type { Observation } from '../../core/observation.ts';
+import { type HostRow, type ObservationFilter, type Run, type RunProgress, type RunStatus, type ServiceRow, type Store, StoreError, type StoredObservation } from '../store.ts';
+import { MIGRATIONS } from './migrations.ts';
+
+type Row = Record<string, unknown>;
+
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite';
+  private db: Database.Database;
+  private insertObs: Database.Statement;
+
+  private constructor(readonly location: string) {
+    if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
+    try {
+      this.db = new Database(location);
+    } catch (e) {
+      throw new StoreError(`cannot open the SQLite store ${location}: ${(e as Error).message}`);
+    }
+    this.db.pragma('journal_mode = WAL');
+    this.db.pragma('synchronous = NORMAL');
+    this.db.pragma('foreign_keys = ON');
+    this.db.pragma('busy_timeout = 5000');
+    this.migrate();
+    this.insertObs = this.db.prepare(
+      `INSERT INTO observations (run_id, ip, ip_key, port, transport, protocol, source, time, status, data, raw, extra)
+       VALUES (@runId, @ip, @ipKey, @port, @transport, @protocol, @source, @time, @status, @data, @raw, @extra)`,
+    );
+  }
+
+  static open(location: string): SqliteStore {
+    return new SqliteStore(location);
+  }
+
+  private migrate(): void {
+    this.db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+    const applied = new Set((this.db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
+    const newest = Math.max(0, ...applied);
+    const known = MIGRATIONS.length;
+    if (newest > known) throw new StoreError(`${this.location} was written by a newer iotscope (schema ${newest}, this one knows ${known})`);
+    MIGRATIONS.forEach((sql, i) => {
+      const version = i + 1;
+      if (applied.has(version)) return;
+      this.db.transaction(() => {
+        this.db.exec(sql);
+        this.db.prepare('INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)').run(version, new Date().toISOString());
+      })();
+    });
+  }
+
+  /** The underlying handle, for stages that keep their own tables in the same file (knowledge base, devices). */
+  get handle(): Database.Database {
+    return this.db;
+  }
+
+  async createRun(run: Omit<Run, 'finishedAt' | 'summary'> & Partial<Pick<Run, 'finishedAt' | 'summary'>>): Promise<void> {
+    this.db
+      .prepare('INSERT INTO runs (id, kind, status, started_at, finished_at, spec, progress, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(run.id, run.kind, run.status, run.startedAt, run.finishedAt ?? null, JSON.stringify(run.spec), run.progress ? JSON.stringify(run.progress) : null, JSON.stringify(run.summary ?? {}));
+  }
+
+  async getRun(id: string): Promise<Run | null> {
+    const r = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
+    return r ? toRun(r) : null;
+  }
+
+  async listRuns(opts: { kind?: Run['kind']; limit?: number } = {}): Promise<Run[]> {
+    const rows = opts.kind
+      ? this.db.prepare('SELECT * FROM runs WHERE kind = ? ORDER BY started_at DESC LIMIT ?').all(opts.kind, opts.limit ?? 1000)
+      : this.db.prepare('SELECT * FROM runs ORDER BY started_at DESC LIMIT ?').all(opts.limit ?? 1000);
+    return (rows as Row[]).map(toRun);
+  }
+
+  async finishRun(id: string, status: RunStatus, summary: Record<string, unknown> = {}): Promise<void> {
+    const r = this.db.prepare('UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?').run(status, new Date().toISOString(), JSON.stringify(summary), id);
+    if (r.changes !== 1) throw new StoreError(`no run ${id}`);
+  }
+
+  async commitScanBatch(runId: string, observations: Observation[], progress: RunProgress): Promise<void> {
+    this.db.transaction(() => {
+      for (const o of observations) this.insertObs.run(obsParams(o));
+      const r = this.db.prepare('UPDATE runs SET progress = ? WHERE id = ?').run(JSON.stringify(progress), runId);
+      if (r.changes !== 1) throw new StoreError(`no run ${runId}`);
+    })();
+  }
+
+  async importObservations(
+    run: Omit<Run, 'status' | 'finishedAt' | 'progress' | 'summary'>,
+    source: AsyncIterable<Observation>,
+    opts: { batchSize?: number } = {},
+  ): Promise<{ stored: number }> {
+    const batchSize = opts.batchSize ?? 2000;
+    let stored = 0;
+    // One transaction spans the whole import: the iterable is consumed between statements, and nothing else uses
+    // this connection meanwhile. A failure anywhere rolls everything back.
+    this.db.exec('BEGIN IMMEDIATE');
+    try {
+      await this.createRun({ ...run, status: 'running', progress: null });
+      let batch: Observation[] = [];
+      const flush = () => {
+        for (const o of batch) this.insertObs.run(obsParams(o));
+        stored += batch.length;
+        batch = [];
+      };
+      for await (const o of source) {
+        batch.push(o);
+        if (batch.length >= batchSize) flush();
+      }
+      flush();
+      this.db.prepare('UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?').run('done', new Date().toISOString(), JSON.stringify({ stored }), run.id);
+      this.db.exec('COMMIT');
+      return { stored };
+    } catch (e) {
+      if (this.db.inTransaction) this.db.exec('ROLLBACK');
+      throw e;
+    }
+  }
+
+  private where(f: ObservationFilter): { sql: string; params: unknown[] } {
+    const clauses: string[] = [];
+    const params: unknown[] = [];
+    if (f.runId) clauses.push('run_id = ?'), params.push(f.runId);
+    if (f.ip) clauses.push('ip_key = ?'), params.push(ipKey(f.ip));
+    if (f.network) {
+      const r = parseRange(f.network);
+      if (!r) throw new StoreError(`"${f.network}" is not a CIDR or range`);
+      const [lo, hi] = keyBounds(r);
+      clauses.push('ip_key BETWEEN ? AND ?');
+      params.push(lo, hi);
+    }
+    if (f.port !== undefined) clauses.push('port = ?'), params.push(f.port);
+    if (f.transport) clauses.push('transport = ?'), params.push(f.transport);
+    if (f.protocol) clauses.push('protocol = ?'), params.push(f.protocol);
+    if (f.status && f.status !== 'any') clauses.push('status = ?'), params.push(f.status);
+    if (f.since) clauses.push('time >= ?'), params.push(f.since);
+    if (f.until) clauses.push('time <= ?'), params.push(f.until);
+    return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+  }
+
+  private page(f: ObservationFilter): string {
+    const limit = f.limit !== undefined ? Math.max(0, Math.floor(f.limit)) : -1;
+    const offset = f.offset !== undefined ? Math.max(0, Math.floor(f.offset)) : 0;
+    return ` LIMIT ${limit} OFFSET ${offset}`;
+  }
+
+  async observations(filter: ObservationFilter = {}): Promise<StoredObservation[]> {
+    const w = this.where(filter);
+    return (this.db.prepare(`SELECT * FROM observations ${w.sql} ORDER BY id${this.page(filter)}`).all(...w.params) as Row[]).map(toObservation);
+  }
+
+  async *iterateObservations(filter: ObservationFilter = {}): AsyncIterable<StoredObservation> {
+    // Keyset pagination rather than one open cursor, so callers may write to the store between rows.
+    let after = 0;
+    const w = this.where(filter);
+    const stmt = this.db.prepare(`SELECT * FROM observations ${w.sql ? `${w.sql} AND` : 'WHERE'} id > ? ORDER BY id LIMIT 1000`);
+    for (;;) {
+      const rows = stmt.all(...w.params, after) as Row[];
+      if (!rows.length) return;
+      for (const r of rows) yield toObservation(r);
+      after = Number(rows[rows.length - 1]!.id);
+    }
+  }
+
+  async countObservations(filter: ObservationFilter = {}): Promise<number> {
+    const w = this.where(filter);
+    return (this.db.prepare(`SELECT count(*) AS n FROM observations ${w.sql}`).get(...w.params) as { n: number }).n;
+  }
+
+  async services(filter: ObservationFilter = {}): Promise<ServiceRow[]> {
+    const f = { status: 'success' as const, ...filter };
+    const w = this.where(f);
+    const rows = this.db
+      .prepare(
+        `WITH m AS (SELECT * FROM observations ${w.sql}),
+              latest AS (SELECT ip_key, port, transport, max(id) AS id, min(time) AS first_seen, max(time) AS last_seen
+                         FROM m GROUP BY ip_key, port, transport)
+         SELECT o.*, latest.first_seen, latest.last_seen FROM latest JOIN observations o ON o.id = latest.id
+         ORDER BY o.ip_key, o.transport, o.port${this.page(f)}`,
+      )
+      .all(...w.params) as Row[];
+    return rows.map((r) => ({
+      ip: String(r.ip),
+      port: Number(r.port),
+      transport: r.transport as ServiceRow['transport'],
+      protocol: String(r.protocol),
+      status: r.status as ServiceRow['status'],
+      source: String(r.source),
+      firstSeen: String(r.first_seen),
+      lastSeen: String(r.last_seen),
+      data: JSON.parse(String(r.data)) as Record<string, unknown>,
+    }));
+  }
+
+  async hosts(filter: ObservationFilter = {}): Promise<HostRow[]> {
+    const f = { status: 'success' as const, ...filter };
+    const w = this.where(f);
+    const rows = this.db
+      .prepare(
+        `SELECT ip, ip_key, count(DISTINCT transport || '/' || port) AS services,
+                group_concat(DISTINCT port || '/' || transport) AS ports, group_concat(DISTINCT protocol) AS protocols,
+                min(time) AS first_seen, max(time) AS last_seen
+         FROM observations ${w.sql} GROUP BY ip_key ORDER BY ip_key${this.page(f)}`,
+      )
+      .all(...w.params) as Row[];
+    const sortPorts = (s: string) => s.split(',').sort((a, b) => parseInt(a) - parseInt(b) || a.localeCompare(b));
+    return rows.map((r) => ({
+      ip: String(r.ip),
+      services: Number(r.services),
+      ports: r.ports ? sortPorts(String(r.ports)) : [],
+      protocols: r.protocols ? String(r.protocols).split(',').sort() : [],
+      firstSeen: String(r.first_seen),
+      lastSeen: String(r.last_seen),
+    }));
+  }
+
+  async close(): Promise<void> {
+    if (this.db.open) this.db.close();
+  }
+}
+
+function obsParams(o: Observation): Record<string, unknown> {
+  return {
+    runId: o.runId,
+    ip: o.ip,
+    ipKey: ipKey(o.ip),
+    port: o.port,
+    transport: o.transport,
+    protocol: o.protocol,
+    source: o.source,
+    time: o.time,
+    status: o.status,
+    data: JSON.stringify(o.data ?? {}),
+    raw: o.raw ? Buffer.from(o.raw) : null,
+    extra: o.extra ? JSON.stringify(o.extra) : null,
+  };
+}
+
+function toObservation(r: Row): StoredObservation {
+  const o: StoredObservation = {
+    id: Number(r.id),
+    runId: String(r.run_id),
+    ip: String(r.ip),
+    port: Number(r.port),
+    transport: r.transport as Observation['transport'],
+    protocol: String(r.protocol),
+    source: String(r.source),
+    time: String(r.time),
+    status: r.status as Observation['status'],
+    data: JSON.parse(String(r.data)) as Record<string, unknown>,
+  };
+  if (r.raw) o.raw = new Uint8Array(r.raw as Buffer);
+  if (r.extra) o.extra = JSON.parse(String(r.extra)) as Record<string, unknown>;
+  return o;
+}
+
+function toRun(r: Row): Run {
+  return {
+    id: String(r.id),
+    kind: r.kind as Run['kind'],
+    status: r.status as Run['status'],
+    startedAt: String(r.started_at),
+    finishedAt: r.finished_at ? String(r.finished_at) : null,
+    spec: JSON.parse(String(r.spec)) as Record<string, unknown>,
+    progress: r.progress ? (JSON.parse(String(r.progress)) as RunProgress) : null,
+    summary: JSON.parse(String(r.summary ?? '{}')) as Record<string, unknown>,
+  };
+}

@@ -1,0 +1,102 @@
+// Stage: storage. The Store interface every implementation (SQLite now, PostgreSQL next) provides, and the shapes
+// it returns. Stages above talk to this interface only; src/store/conformance.ts is the suite each must pass.
+import type { Observation, ProbeStatus, Transport } from '../core/observation.ts';
+
+export type RunKind = 'scan' | 'import';
+export type RunStatus = 'running' | 'done' | 'interrupted' | 'failed';
+
+/** Where a scan stands, so an interrupted one can continue: every task index below `watermark`, and those listed
+ *  in `doneAbove`, are finished and their observations stored. */
+export interface RunProgress {
+  total: number;
+  watermark: number;
+  doneAbove: number[];
+  found: number;
+}
+
+export interface Run {
+  id: string;
+  kind: RunKind;
+  status: RunStatus;
+  startedAt: string;
+  finishedAt: string | null;
+  /** what was asked for: targets, ports, options (scan) or file and format (import) */
+  spec: Record<string, unknown>;
+  progress: RunProgress | null;
+  /** free-form counters and messages of the run */
+  summary: Record<string, unknown>;
+}
+
+export interface ObservationFilter {
+  runId?: string;
+  ip?: string;
+  /** CIDR or range */
+  network?: string;
+  port?: number;
+  transport?: Transport;
+  protocol?: string;
+  status?: ProbeStatus | 'any';
+  since?: string;
+  until?: string;
+  limit?: number;
+  offset?: number;
+}
+
+/** One service: the latest observation of an (ip, port, transport), with when it was first and last seen. */
+export interface ServiceRow {
+  ip: string;
+  port: number;
+  transport: Transport;
+  protocol: string;
+  status: ProbeStatus;
+  source: string;
+  firstSeen: string;
+  lastSeen: string;
+  data: Record<string, unknown>;
+}
+
+export interface HostRow {
+  ip: string;
+  services: number;
+  ports: string[];
+  protocols: string[];
+  firstSeen: string;
+  lastSeen: string;
+}
+
+export interface StoredObservation extends Observation {
+  id: number;
+}
+
+export class StoreError extends Error {
+  override name = 'StoreError';
+}
+
+export interface Store {
+  readonly kind: string;
+  /** where the data lives, for messages */
+  readonly location: string;
+
+  createRun(run: Omit<Run, 'finishedAt' | 'summary'> & Partial<Pick<Run, 'finishedAt' | 'summary'>>): Promise<void>;
+  getRun(id: string): Promise<Run | null>;
+  listRuns(opts?: { kind?: RunKind; limit?: number }): Promise<Run[]>;
+  finishRun(id: string, status: RunStatus, summary?: Record<string, unknown>): Promise<void>;
+
+  /** Store a batch of observations and the run's new progress atomically: either both land or neither does. */
+  commitScanBatch(runId: string, observations: Observation[], progress: RunProgress): Promise<void>;
+
+  /**
+   * Store everything an import yields in one transaction. If the iterable throws, nothing is stored and the
+   * error propagates; not even the run is recorded.
+   */
+  importObservations(run: Omit<Run, 'status' | 'finishedAt' | 'progress' | 'summary'>, source: AsyncIterable<Observation>, opts?: { batchSize?: number }): Promise<{ stored: number }>;
+
+  observations(filter?: ObservationFilter): Promise<StoredObservation[]>;
+  /** Stream every matching observation, for stages that walk the whole store (fingerprinting, assessment). */
+  iterateObservations(filter?: ObservationFilter): AsyncIterable<StoredObservation>;
+  countObservations(filter?: ObservationFilter): Promise<number>;
+  services(filter?: ObservationFilter): Promise<ServiceRow[]>;
+  hosts(filter?: ObservationFilter): Promise<HostRow[]>;
+
+  close(): Promise<void>;
+}
