@@ -23,6 +23,10 @@ export interface HttpData {
   faviconSha256?: string;
   /** every Location followed, in order */
   redirects?: string[];
+  /** a Location that was not followed and why (out of scope, a host name, a loop, the hop limit) */
+  redirectNotFollowed?: { location: string; reason: string };
+  /** a plain request got the "this port wants TLS" answer (400 "plain HTTP request was sent to HTTPS port") */
+  tlsRequired?: boolean;
   /** path of the final response */
   path?: string;
   /** login form (password input) on the page */
