@@ -26,8 +26,8 @@ export const telnetProbe: Probe = {
     const neg = new Negotiator();
     const raw: Buffer[] = [];
     let rawLen = 0;
-    let text = Buffer.alloc(0);
-    let pending = Buffer.alloc(0);
+    let text: Buffer = Buffer.alloc(0);
+    let pending: Buffer = Buffer.alloc(0);
     let sawTelnet = false;
     let nudged = false;
 
