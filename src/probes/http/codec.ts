@@ -377,6 +377,7 @@ export class ResponseCompletion {
         this.searchFrom = Math.max(this.start, buf.length - 3);
         return 'incomplete';
       }
+      if (end - this.start > HTTP_LIMITS.maxHeadBytes) return (this.verdict = 'invalid');
       let head: ResponseHead;
       try {
         head = parseHeadAt(buf, this.start, end);
