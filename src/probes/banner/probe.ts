@@ -4,7 +4,7 @@
 import type { BannerData } from '../../core/fields.ts';
 import { bytesToText, hex, printable } from '../../core/bytes.ts';
 import type { Conn } from '../../scan/conn.ts';
-import type { Probe, ProbeContext, ProbeResult } from '../../scan/probe.ts';
+import { type Probe, type ProbeContext, ProbeError, type ProbeResult } from '../../scan/probe.ts';
 
 /** Evidence and field caps. */
 const RAW_CAP = 2048;
@@ -18,8 +18,13 @@ const NUDGE = '\r\n\r\n';
 /** Wait up to `ms` for the first bytes, then give the rest of the greeting a moment. Empty when nothing came. */
 async function listen(conn: Conn, ms: number): Promise<Buffer> {
   if (!conn.buffered.length) {
-    const got = await conn.readFor(ms);
-    if (!got.length) return got;
+    try {
+      await conn.readUntil((b) => b.length > 0, ms);
+    } catch (e) {
+      // silence or a hang-up with nothing said: the caller tells the two apart by conn.ended
+      if (e instanceof ProbeError) return Buffer.alloc(0);
+      throw e;
+    }
   }
   if (!conn.ended) await conn.readFor(SETTLE_MS);
   return Buffer.from(conn.buffered);
