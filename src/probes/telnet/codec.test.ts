@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
-import { DO, DONT, IAC, Negotiator, OPT_ECHO, OPT_NAWS, OPT_SGA, OPT_TTYPE, SB, SE, WILL, WONT, detectPrompts, looksLikeTelnet, parseTelnet } from './codec.ts';
+import { DO, DONT, IAC, Negotiator, OPT_ECHO, OPT_NAWS, OPT_SGA, OPT_TTYPE, SB, SE, WILL, WONT, detectPrompts, looksForeign, looksLikeTelnet, parseTelnet } from './codec.ts';
 
 // What BusyBox telnetd sends first (seen on the testbed): DO ECHO, DO NAWS, WILL ECHO, WILL SGA, then text.
 const BUSYBOX = Buffer.concat([Buffer.from([IAC, DO, 1, IAC, DO, 31, IAC, WILL, 1, IAC, WILL, 3]), Buffer.from('\r\r\n\r\r\n\ripcam login: ')]);
@@ -186,5 +186,13 @@ describe('parseTelnet properties', () => {
         assert.equal(typeof looksLikeTelnet(b), 'boolean');
       }),
     );
+  });
+});
+
+describe('looksForeign', () => {
+  it('spots the greetings of other protocols, not telnet text', () => {
+    for (const s of ['SSH-2.0-dropbear\r\n', 'HTTP/1.0 400 Bad Request', '220 (vsFTPd 3.0.3)', 'RTSP/1.0 200 OK', '<?xml version="1.0"?>']) assert.equal(looksForeign(Buffer.from(s)), true, s);
+    for (const s of ['\r\nipcam login: ', 'Welcome to BusyBox', '']) assert.equal(looksForeign(Buffer.from(s)), false, s);
+    assert.equal(looksForeign(BUSYBOX), false);
   });
 });

@@ -186,3 +186,9 @@ export function looksLikeTelnet(banner: Uint8Array): boolean {
   const p = detectPrompts(head);
   return p.loginPrompt || p.passwordPrompt;
 }
+
+/** A first line that belongs to another protocol: the telnet probe hands such a service back at once. */
+export function looksForeign(banner: Uint8Array): boolean {
+  const head = Buffer.from(banner.subarray(0, 16)).toString('latin1');
+  return /^(?:SSH-\d|HTTP\/\d|RTSP\/\d|\d{3}[ -]|<\?xml|<!DOCTYPE|<html|\{")/i.test(head);
+}

@@ -85,6 +85,8 @@ describe('telnet probe against loopback fixtures', () => {
     await serve('shell', (s) => s.write(Buffer.concat([Buffer.from([IAC, WILL, OPT_SGA]), Buffer.from('\r\n\r\nBusyBox v1.19.4 built-in shell (ash)\r\n\r\n# ')])));
     // An SSH server on a telnet port.
     await serve('ssh', (s) => s.write('SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n'));
+    // A line service that says hello and nothing more.
+    await serve('chatter', (s) => s.write('Hello there\r\n'));
     // A broken device that keeps flipping options forever.
     await serve('flood', (s) => {
       let n = 0;
@@ -127,7 +129,17 @@ describe('telnet probe against loopback fixtures', () => {
     assert.equal(r.status, 'protocol-error');
     assert.equal(Buffer.from(r.raw!).toString(), 'SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n');
     assert.deepEqual(r.data, {});
-    assert.ok(Date.now() - started < 3 * limits.timeoutMs);
+    assert.ok(Date.now() - started < 500, 'a foreign greeting is handed back at once');
+    assert.deepEqual([...received.get(ports.ssh!)!], [], 'nothing is typed at a foreign service');
+  });
+
+  it('waits only briefly on plain text that never reaches a prompt, and types nothing', async () => {
+    const started = Date.now();
+    const r = await runProbe(telnetProbe, target('chatter'), { scope, limits });
+    assert.equal(r.status, 'protocol-error');
+    assert.equal(Buffer.from(r.raw!).toString(), 'Hello there\r\n');
+    assert.ok(Date.now() - started < limits.timeoutMs);
+    assert.deepEqual([...received.get(ports.chatter!)!], []);
   });
 
   it('stops within its time budget against an endless negotiator', async () => {

@@ -5,12 +5,14 @@ import { bytesToText } from '../../core/bytes.ts';
 import type { TelnetData } from '../../core/fields.ts';
 import type { Conn } from '../../scan/conn.ts';
 import { type Probe, ProbeError, type ProbeResult } from '../../scan/probe.ts';
-import { Negotiator, detectPrompts, looksLikeTelnet, parseTelnet } from './codec.ts';
+import { Negotiator, detectPrompts, looksForeign, looksLikeTelnet, parseTelnet } from './codec.ts';
 
 /** Reads of the server's output at most; each is bounded by the connection's timeout. */
 const MAX_ROUNDS = 16;
 /** How long to keep listening after a prompt appeared, in case more text follows. */
 const SETTLE_MS = 300;
+/** How long plain text without any negotiation may take to reach a prompt before we call it not telnet. */
+const PLAIN_TEXT_WAIT_MS = 1000;
 const MAX_TEXT = 8192;
 const RAW_CAP = 2048;
 const BANNER_CAP = 4096;
@@ -50,7 +52,8 @@ export const telnetProbe: Probe = {
 
     for (let round = 0; round < MAX_ROUNDS && Date.now() < budgetEnd; round++) {
       const prompted = hasPrompt(text);
-      const wait = Math.max(1, Math.min(prompted ? SETTLE_MS : ctx.timeoutMs, budgetEnd - Date.now()));
+      const plainText = rawLen > 0 && !sawTelnet;
+      const wait = Math.max(1, Math.min(prompted ? SETTLE_MS : plainText ? PLAIN_TEXT_WAIT_MS : ctx.timeoutMs, budgetEnd - Date.now()));
       const got = await readSome(conn, wait);
       if (got === 'failed') {
         if (rawLen === 0) throw new ProbeError('connection-closed', 'telnet server closed without sending anything');
@@ -59,10 +62,15 @@ export const telnetProbe: Probe = {
       if (got === 'quiet') {
         if (prompted || conn.ended) break;
         // Some devices print their prompt only after the user presses Enter. One empty line, never a name.
-        if (nudged || (rawLen > 0 && !sawTelnet && !text.length)) break;
+        // Plain text with no negotiation and no prompt is some other line protocol: no keystrokes for it.
+        if (nudged || plainText) break;
         nudged = true;
         if (!(await writeQuietly(conn, '\r\n'))) break;
         continue;
+      }
+      if (rawLen === 0 && looksForeign(got)) {
+        conn.close();
+        return { status: 'protocol-error', data: {}, raw: got.subarray(0, RAW_CAP), error: 'another protocol\'s greeting' };
       }
       await ingest(got);
       if (conn.ended && !conn.buffered.length) break;
