@@ -68,6 +68,14 @@ describe('response head', () => {
     assert.equal(h.reason, '');
     assert.deepEqual(h.headers, { 'content-length': '0' });
   });
+  it('takes a head cut off without its blank line as it is once no more bytes will come', () => {
+    const r = parseResponse(B('HTTP/1.0 200 OK\r\nServer: GoAhead\r\n'), { connectionClosed: true });
+    assert.deepEqual(r.head.headers, { server: 'GoAhead' });
+    assert.equal(r.body.length, 0);
+    assert.equal(parseResponse(B('HTTP/1.1 401 Unauthorized'), { endOfInput: true }).head.statusCode, 401);
+    assert.throws(() => parseResponse(B('HTTP/1.0 200 OK\r\nServer: GoAhead\r\n')), HttpParseError);
+    assert.throws(() => parseResponse(B('HTTP/1.1 OK'), { endOfInput: true }), HttpParseError);
+  });
   it('skips interim 1xx heads', () => {
     const r = parseResponse(B('HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nhi'));
     assert.equal(r.head.statusCode, 200);

@@ -194,11 +194,13 @@ function isInterim(code: number): boolean {
  * Parse the final response head in `buf`, skipping interim 1xx heads.
  * Throws HttpParseError when the bytes are not HTTP or the head is incomplete or oversized.
  */
-export function parseHead(buf: Uint8Array): ResponseHead {
+export function parseHead(buf: Uint8Array, opts: { endOfInput?: boolean } = {}): ResponseHead {
   if (httpPrefixState(buf) === 'no') throw new HttpParseError('not-http', 'the response does not start with "HTTP/"');
   let start = leadingBlank(buf);
   for (let interim = 0; ; interim++) {
-    const end = findHeadEnd(buf, start, start);
+    let end = findHeadEnd(buf, start, start);
+    // Some embedded servers close without the blank line: when no more bytes will come, what arrived is the head.
+    if (end === null && opts.endOfInput && buf.length - start <= HTTP_LIMITS.maxHeadBytes && httpPrefixState(buf.subarray(start)) === 'yes') end = buf.length;
     if (end === null || end - start > HTTP_LIMITS.maxHeadBytes) {
       if (buf.length - start > HTTP_LIMITS.maxHeadBytes) throw new HttpParseError('head-too-large', `no end of headers within ${HTTP_LIMITS.maxHeadBytes} bytes`);
       if (end === null) {
@@ -319,10 +321,12 @@ export interface HttpResponse {
 
 /**
  * Parse a whole response. `connectionClosed` tells whether the peer closed the connection after these bytes (the
- * end of a close-delimited body). Throws HttpParseError only for the head; body trouble is reported in the result.
+ * end of a close-delimited body); `endOfInput` that no more bytes will be read (time or byte cap ran out), so a
+ * head without its blank line is taken as it is. Throws HttpParseError only for the head; body trouble is reported
+ * in the result.
  */
-export function parseResponse(buf: Uint8Array, opts: { connectionClosed?: boolean; maxBodyBytes?: number } = {}): HttpResponse {
-  const head = parseHead(buf);
+export function parseResponse(buf: Uint8Array, opts: { connectionClosed?: boolean; endOfInput?: boolean; maxBodyBytes?: number } = {}): HttpResponse {
+  const head = parseHead(buf, { endOfInput: opts.endOfInput || opts.connectionClosed });
   const framing = framingOf(head);
   const rest = buf.subarray(head.bodyOffset);
   const max = opts.maxBodyBytes ?? Number.MAX_SAFE_INTEGER;

@@ -231,6 +231,14 @@ describe('http probe against loopback fixtures', () => {
     assert.equal(dataOf(r).title, 'slow');
   });
 
+  it('records a head that a broken server ends by closing, without the blank line', async () => {
+    const broken = await rawFixture((s) => s.once('data', () => s.end('HTTP/1.0 200 OK\r\nServer: Boa/0.94.13\r\n')));
+    const r = await run(httpProbe, broken.port);
+    assert.equal(r.status, 'success', r.error);
+    assert.equal(dataOf(r).server, 'Boa/0.94.13');
+    assert.equal(dataOf(r).bodyLength, 0);
+  });
+
   it('hands a service that talks first back to the engine as a protocol error, without sending a request', async () => {
     const ssh = await rawFixture((s) => s.write('SSH-2.0-dropbear_2022.83\r\n'));
     const conn = await dialTcp('127.0.0.1', ssh.port, { timeoutMs: 1000, maxBytes: 65536 });

@@ -38,7 +38,7 @@ async function exchange(conn: Conn, origin: HttpOrigin, path: string, ctx: Probe
   const completion = new ResponseCompletion();
   const bytes = Buffer.from(await conn.readUntil((b) => completion.check(b) !== 'incomplete', timeoutMs));
   conn.close();
-  const response = parseResponse(bytes, { connectionClosed: conn.ended && !conn.truncated });
+  const response = parseResponse(bytes, { connectionClosed: conn.ended && !conn.truncated, endOfInput: true });
   return { bytes, response };
 }
 
