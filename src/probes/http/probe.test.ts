@@ -169,6 +169,29 @@ describe('http probe against loopback fixtures', () => {
     assert.equal(outside.connections(), 0);
   });
 
+  it('a redirect to an in-scope address that does not answer cannot push the probe past its deadline', async () => {
+    // 10.213.0.99 is inside the lab network and holds no host: the connect hangs (or fails fast when the lab is down)
+    const srv = await fixture((_req, res) => res.writeHead(302, { Location: 'http://10.213.0.99:8080/' }).end());
+    const t0 = Date.now();
+    const r = await runProbe(httpProbe, { ip: '127.0.0.1', port: srv.port, transport: 'tcp' }, { scope: labScope, limits: { timeoutMs: 500, connectTimeoutMs: 5000 } });
+    const took = Date.now() - t0;
+    assert.equal(r.status, 'success', r.error);
+    assert.equal(dataOf(r).statusCode, 302);
+    assert.equal(dataOf(r).redirectNotFollowed!.location, 'http://10.213.0.99:8080/');
+    assert.ok(took < 1400, `took ${took} ms`);
+  });
+
+  it('does not follow meta refresh or script redirects', async () => {
+    const srv = await fixture((req, res) => {
+      if (req.url === '/') res.writeHead(200, { 'Content-Type': 'text/html' }).end('<meta http-equiv="refresh" content="0; url=/login.htm"><script>window.location.href="/js.htm"</script>');
+      else res.writeHead(404).end();
+    });
+    const d = dataOf(await run(httpProbe, srv.port));
+    assert.equal(d.path, '/');
+    assert.equal(d.redirects, undefined);
+    assert.deepEqual(srv.seen.map((s) => s.path), ['/', '/favicon.ico']);
+  });
+
   it('never resolves a host name in a Location', async () => {
     const srv = await fixture((_req, res) => res.writeHead(301, { Location: 'http://camera.invalid/' }).end());
     const d = dataOf(await run(httpProbe, srv.port));

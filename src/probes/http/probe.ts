@@ -42,6 +42,15 @@ async function exchange(conn: Conn, origin: HttpOrigin, path: string, ctx: Probe
   return { bytes, response };
 }
 
+/** Race an extra step against what is left of the budget; the step's connection is closed by the engine later. */
+function withinBudget<T>(step: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const out = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new ProbeError('io-timeout', `out of time (${Math.max(0, Math.round(ms))} ms left)`)), Math.max(0, ms));
+  });
+  return Promise.race([step, out]).finally(() => clearTimeout(timer));
+}
+
 function notHttp(bytes: Uint8Array, why: string): ProbeResult {
   return { status: 'protocol-error', data: {}, raw: Buffer.from(bytes.subarray(0, RAW_CAP)), error: why };
 }
@@ -114,8 +123,11 @@ async function scanHttp(ctx: ProbeContext, target: ProbeTarget, tls: boolean): P
     }
     try {
       // ctx.connect scope-checks the address before any packet is sent; a refusal ends the chain here.
-      const c = await ctx.connect({ ip: next.ip, port: next.port, tls: next.tls });
-      const ex = await exchange(c, next, next.path, ctx, Math.min(ctx.timeoutMs, budgetLeft()));
+      const left = budgetLeft();
+      const ex = await withinBudget(
+        ctx.connect({ ip: next.ip, port: next.port, tls: next.tls }).then((c) => exchange(c, next, next.path, ctx, Math.min(ctx.timeoutMs, left))),
+        left,
+      );
       redirects.push(next.url);
       current = { origin: { ip: next.ip, port: next.port, tls: next.tls }, path: next.path, response: ex.response };
     } catch (e) {
@@ -145,7 +157,8 @@ async function scanHttp(ctx: ProbeContext, target: ProbeTarget, tls: boolean): P
   if (tlsInfo) data.tls = tlsInfo;
 
   if (budgetLeft() >= 200 && !ctx.signal.aborted) {
-    const icon = await fetchFavicon(ctx, current.origin, facts.faviconPath ?? '/favicon.ico', Math.min(ctx.timeoutMs, budgetLeft()));
+    const left = budgetLeft();
+    const icon = await withinBudget(fetchFavicon(ctx, current.origin, facts.faviconPath ?? '/favicon.ico', Math.min(ctx.timeoutMs, left)), left).catch(() => null);
     if (icon) {
       data.faviconMmh3 = icon.mmh3;
       data.faviconSha256 = icon.sha256;
