@@ -131,7 +131,7 @@ function indexOfByte(buf: Uint8Array, byte: number, from: number): number {
   return from >= buf.length ? -1 : buf.indexOf(byte, from);
 }
 
-const STATUS_LINE = /^HTTP\/(\d{1,2}(?:\.\d{1,2})?)[ \t]+(\d{3})(?:[ \t]+(.*)|[ \t]*)$/i;
+const STATUS_LINE = /^HTTP\/(\d{1,2}(?:\.\d{1,2})?)[ \t]+(\d{3})(?:[ \t]+(.*)|[ \t]*)$/is;
 const TOKEN = /^[!#$%&'*+.^_`|~0-9a-z-]+$/;
 
 /** Parse the head that starts at `start` and whose body begins at `bodyOffset`. */
@@ -201,16 +201,15 @@ export function parseHead(buf: Uint8Array, opts: { endOfInput?: boolean } = {}):
     let end = findHeadEnd(buf, start, start);
     // Some embedded servers close without the blank line: when no more bytes will come, what arrived is the head.
     if (end === null && opts.endOfInput && buf.length - start <= HTTP_LIMITS.maxHeadBytes && httpPrefixState(buf.subarray(start)) === 'yes') end = buf.length;
-    if (end === null || end - start > HTTP_LIMITS.maxHeadBytes) {
+    if (end === null) {
       if (buf.length - start > HTTP_LIMITS.maxHeadBytes) throw new HttpParseError('head-too-large', `no end of headers within ${HTTP_LIMITS.maxHeadBytes} bytes`);
-      if (end === null) {
-        if (httpPrefixState(buf.subarray(start)) === 'no') throw new HttpParseError('not-http', 'the response does not start with "HTTP/"');
-        throw new HttpParseError('incomplete-head', 'the response headers were cut off');
-      }
+      if (httpPrefixState(buf.subarray(start)) === 'no') throw new HttpParseError('not-http', 'the response does not start with "HTTP/"');
+      throw new HttpParseError('incomplete-head', 'the response headers were cut off');
     }
-    const head = parseHeadAt(buf, start, end!);
+    if (end - start > HTTP_LIMITS.maxHeadBytes) throw new HttpParseError('head-too-large', `no end of headers within ${HTTP_LIMITS.maxHeadBytes} bytes`);
+    const head = parseHeadAt(buf, start, end);
     if (!isInterim(head.statusCode) || interim >= 4) return head;
-    start = end! + leadingBlank(buf.subarray(end!));
+    start = end + leadingBlank(buf.subarray(end));
     if (httpPrefixState(buf.subarray(start)) === 'no') throw new HttpParseError('not-http', 'an interim response was followed by something that is not HTTP');
   }
 }

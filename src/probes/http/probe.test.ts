@@ -276,6 +276,20 @@ describe('http probe against loopback fixtures', () => {
     assert.equal(Buffer.concat(ssh.received).length, 0);
   });
 
+  it('dials again when the connection handed over was closed by an idle service', async () => {
+    let n = 0;
+    const srv = await rawFixture((s) => {
+      if (n++ === 0) s.end();
+      else s.once('data', () => s.end('HTTP/1.1 204 No Content\r\nServer: idle-closer\r\n\r\n'));
+    });
+    const conn = await dialTcp('127.0.0.1', srv.port, { timeoutMs: 1000, maxBytes: 65536 });
+    await conn.readFor(100);
+    assert.equal(conn.ended, true);
+    const r = await runProbe(httpProbe, { ip: '127.0.0.1', port: srv.port, transport: 'tcp' }, { scope: labScope, preopened: conn, limits: { timeoutMs: 1000 } });
+    assert.equal(r.status, 'success', r.error);
+    assert.equal(dataOf(r).server, 'idle-closer');
+  });
+
   it('recognises a foreign answer to its GET at once (telnet options, an FTP greeting, ICY)', async () => {
     for (const greeting of [Buffer.from([0xff, 0xfd, 0x18, 0xff, 0xfd, 0x20]), Buffer.from('220 (vsFTPd 3.0.3)\r\n'), Buffer.from('ICY 200 OK\r\nicy-name: x\r\n\r\n')]) {
       const srv = await rawFixture((s) => s.once('data', () => s.write(greeting)));

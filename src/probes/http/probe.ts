@@ -75,6 +75,11 @@ async function scanHttp(ctx: ProbeContext, target: ProbeTarget, tls: boolean): P
       throw new ProbeError('handshake-error', `no TLS handshake: ${e.message}`);
     throw e;
   }
+  // A handed-over connection the service already closed in silence (an idle timeout) gets one fresh dial.
+  if (conn.ended && !conn.buffered.length) {
+    conn.close();
+    conn = await ctx.connect(tls ? { tls: true } : {});
+  }
   // The engine may hand over a connection on which the service already spoke (SSH, telnet, FTP): not ours.
   const early = conn.buffered;
   if (early.length && httpPrefixState(early) === 'no') {
