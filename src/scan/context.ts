@@ -68,6 +68,7 @@ export function createProbeContext(target: ProbeTarget, opts: ContextOptions): P
       if (preopened && ip === target.ip && port === target.port && !c.tls) {
         const conn = preopened;
         preopened = null;
+        open.push(conn);
         return conn;
       }
       guard(ip);
