@@ -1,6 +1,8 @@
 #!/usr/bin/env node
 // Entry point of the installed command: runs the TypeScript CLI through tsx's loader,
-// so the published package needs no separate build step.
+// so the package needs no separate build step.
 import { register } from 'tsx/esm/api';
+
 register();
-await import('../src/cli/main.ts');
+const { main } = await import('../src/cli/main.ts');
+process.exitCode = await main(process.argv);
