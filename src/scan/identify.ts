@@ -84,11 +84,17 @@ export async function identifyTcpService(target: ProbeTarget, opts: IdentifyOpti
     });
     preopened = null;
     last = { probe: probe.name, result, tried: [...tried] };
+    // A plain-HTTP request answered with "this port wants TLS": the TLS probe will see more (certificate, title).
+    if (result.status === 'success' && result.data.tlsRequired === true && byName('https') && !tried.includes('https')) {
+      enqueue(byName('https'), true);
+      continue;
+    }
     if (result.status === 'success' || result.status === 'application-error' || result.status === 'blocklisted-target') return last;
     if (result.status === 'connection-refused' || result.status === 'connection-timeout') return last;
     if (result.raw?.length) for (const p of recognisers(Buffer.from(result.raw))) enqueue(p, true);
   }
   conn.close();
+  if (last?.result.status === 'success') return last;
   // Open, but nothing we could try made sense of it: still a fact worth keeping (an open unknown service).
   if (!last) return { probe: 'none', result: { status: greeting.length ? 'protocol-error' : 'io-timeout', protocol: 'unknown', data: {}, raw: greeting.length ? greeting.subarray(0, 2048) : undefined, error: 'open port; no probe recognised the service' }, tried };
   return { probe: last.probe, result: { ...last.result, protocol: 'unknown' }, tried };
