@@ -156,13 +156,14 @@ describe('scan engine', () => {
       },
     });
     assert.equal(before.interrupted, true);
-    assert.ok(saved, 'progress was committed on cancel');
-    const done = saved!.watermark + saved!.doneAbove.length;
+    const progress = saved as RunProgress | null;
+    assert.ok(progress, 'progress was committed on cancel');
+    const done = progress.watermark + progress.doneAbove.length;
     assert.ok(done >= 1 && done < 8, `done ${done}`);
-    assert.equal(first.length, saved!.found);
+    assert.equal(first.length, progress.found);
 
     const second: Observation[] = [];
-    const after = await runScan(p, { scope, probes: PROBES, rate: 0, concurrency: 4, perHost: 2, ...fast, resume: saved, commit: async (o) => void second.push(...o) });
+    const after = await runScan(p, { scope, probes: PROBES, rate: 0, concurrency: 4, perHost: 2, ...fast, resume: progress, commit: async (o) => void second.push(...o) });
     assert.equal(after.interrupted, false);
     assert.equal(after.progress.watermark, 8);
     const keys = [...first, ...second].map((o) => `${o.ip}:${o.port}`).sort();

@@ -1,6 +1,7 @@
 // Stage: scan engine. Walks every (host, port) of the plan in a keyed random order under the global rate limit, the
 // concurrency limit and the per-host cap; identifies and probes each open service; hands observations and progress
 // to `commit` in batches so that a scan killed at any point can be resumed without losing or repeating work.
+import { setMaxListeners } from 'node:events';
 import type { Observation } from '../core/observation.ts';
 import { Permutation } from '../core/permutation.ts';
 import type { PortList } from '../core/ports.ts';
@@ -63,6 +64,8 @@ export async function runScan(plan: ScanPlan, opts: ScanOptions): Promise<ScanOu
     ...plan.ports.tcp.map((port) => ({ port, transport: 'tcp' as const })),
     ...plan.ports.udp.map((port) => ({ port, transport: 'udp' as const })),
   ];
+  // Every task in flight listens for cancel on the same signal: hundreds of listeners are expected, not a leak.
+  if (opts.signal) setMaxListeners(0, opts.signal);
   const hosts = plan.targets.size;
   const total = hosts * portEntries.length;
   const perm = new Permutation(total, plan.seed);

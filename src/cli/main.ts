@@ -1,0 +1,46 @@
+// Stage: CLI front-end, the entry point. Thin: each command lives in src/cli/commands/ and calls the stages below.
+import { Command, CommanderError } from 'commander';
+import { ScopeError } from '../core/scope.ts';
+import { PortSpecError } from '../core/ports.ts';
+import { TargetSpecError } from '../core/targets.ts';
+import { StoreError } from '../store/store.ts';
+import { registerInventoryCommands } from './commands/inventory.ts';
+import { registerScanCommand } from './commands/scan.ts';
+import { CliError } from './errors.ts';
+import { printable } from '../core/bytes.ts';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('iotscope')
+    .description('Measure and reduce the insecurity of IoT devices in the networks you are responsible for.')
+    .version('0.1.0')
+    .showHelpAfterError();
+  registerScanCommand(program);
+  registerInventoryCommands(program);
+  return program;
+}
+
+const USER_ERRORS = [CliError, ScopeError, PortSpecError, TargetSpecError, StoreError];
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  program.exitOverride();
+  try {
+    await program.parseAsync(argv);
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    if (USER_ERRORS.some((E) => e instanceof E)) {
+      process.stderr.write(`iotscope: ${printable((e as Error).message, 2000)}\n`);
+      return 2;
+    }
+    throw e;
+  }
+}
+
+if (process.argv[1]?.endsWith("main.ts")) {
+  main(process.argv).then((code) => {
+    process.exitCode = code;
+  });
+}
