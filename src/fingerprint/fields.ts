@@ -1,0 +1,211 @@
+// Stage: fingerprint (input). Reads the observation fields rules are written against ('http.server',
+// 'snmp.sysDescr', …) out of an observation's `data`, by the protocol the service was recognised as. Device text is
+// capped here, once, so no rule ever runs over an unbounded string.
+import type { Observation } from '../core/observation.ts';
+
+/** Longest text of one field a rule sees; bodies are capped harder than one-line fields. */
+export const FIELD_CAP = 2048;
+export const BODY_CAP = 8192;
+
+/** Every field name rules may read. `http.headers.<name>` reads one (lower-case) response header. */
+export const FIELDS = [
+  'http.server', 'http.title', 'http.realm', 'http.body', 'http.faviconMmh3', 'http.faviconMd5', 'http.cookie',
+  'http.poweredBy',
+  'tls.subject', 'tls.issuer',
+  'ssh.ident', 'ssh.software',
+  'telnet.banner', 'ftp.banner', 'banner',
+  'ssdp.server', 'upnp.manufacturer', 'upnp.modelName', 'upnp.modelNumber', 'upnp.modelDescription', 'upnp.friendlyName',
+  'snmp.sysDescr', 'snmp.sysObjectID',
+  'rtsp.server', 'mqtt.brokerVersion',
+  'modbus.vendorName', 'modbus.productCode', 'modbus.revision', 'modbus.productName', 'modbus.modelName',
+  'service.name', 'service.product', 'service.version', 'service.extraInfo', 'service.deviceType', 'service.cpe', 'service.banner',
+] as const;
+
+export function isKnownField(f: string): boolean {
+  return (FIELDS as readonly string[]).includes(f) || /^http\.headers\.[a-z0-9-]+$/.test(f);
+}
+
+export type FieldValues = [field: string, value: string][];
+
+function str(v: unknown, cap = FIELD_CAP): string | undefined {
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  if (typeof v !== 'string' || !v) return undefined;
+  return v.length > cap ? v.slice(0, cap) : v;
+}
+
+/**
+ * The generic banner probe stores terminal-safe text (control bytes as \r, \n, \t, \xNN). Banner rules are written
+ * against the bytes the service sent, so undo that escaping.
+ */
+export function unescapePrintable(s: string): string {
+  if (!s.includes('\\')) return s;
+  return s.replace(/\\(?:x([0-9a-fA-F]{2})|([nrt]))/g, (_, h: string | undefined, c: string | undefined) =>
+    h ? String.fromCharCode(parseInt(h, 16)) : c === 'n' ? '\n' : c === 'r' ? '\r' : '\t',
+  ).replace(/…$/, '');
+}
+
+/** Distinguished name in the order Go's pkix.Name.String() prints it, which is how Recog writes x509 patterns. */
+const DN_ORDER: [string, string][] = [
+  ['serialNumber', 'SERIALNUMBER'], ['CN', 'CN'], ['OU', 'OU'], ['O', 'O'], ['postalCode', 'POSTALCODE'],
+  ['street', 'STREET'], ['L', 'L'], ['ST', 'ST'], ['C', 'C'],
+];
+export function distinguishedName(rec: unknown): string | undefined {
+  if (!rec || typeof rec !== 'object') return undefined;
+  const r = rec as Record<string, unknown>;
+  const parts: string[] = [];
+  for (const [key, label] of DN_ORDER) {
+    const v = r[key];
+    if (typeof v !== 'string' || !v) continue;
+    // Several values of one attribute arrive joined with ", "; Go prints them as separate RDNs, "+"-joined sets aside.
+    for (const one of v.split(', ')) parts.push(`${label}=${one.replace(/([,+"\\<>;])/g, '\\$1')}`);
+  }
+  return parts.length ? parts.join(',') : undefined;
+}
+
+function pushTls(out: FieldValues, tls: unknown): void {
+  const cert = (tls as { certificate?: { subject?: unknown; issuer?: unknown } } | undefined)?.certificate;
+  if (!cert) return;
+  const s = distinguishedName(cert.subject);
+  if (s) out.push(['tls.subject', s]);
+  const i = distinguishedName(cert.issuer);
+  if (i) out.push(['tls.issuer', i]);
+}
+
+function pushUpnp(out: FieldValues, dev: unknown, depth: number): void {
+  if (!dev || typeof dev !== 'object' || depth > 4) return;
+  const d = dev as Record<string, unknown>;
+  for (const k of ['manufacturer', 'modelName', 'modelNumber', 'modelDescription', 'friendlyName'] as const) {
+    const v = str(d[k], 256);
+    if (v) out.push([`upnp.${k}`, v]);
+  }
+  if (Array.isArray(d.devices)) for (const sub of d.devices.slice(0, 8)) pushUpnp(out, sub, depth + 1);
+}
+
+/**
+ * The field values of one observation. `wanted` (the fields some rule reads) limits which response headers are
+ * emitted; everything else is cheap enough to emit always.
+ */
+export function observationFields(obs: Pick<Observation, 'protocol' | 'data'>, wantedHeaders?: ReadonlySet<string>): FieldValues {
+  const out: FieldValues = [];
+  const d = (obs.data ?? {}) as Record<string, unknown>;
+  const p = (obs.protocol ?? '').toLowerCase();
+  const push = (f: string, v: unknown, cap?: number) => {
+    const s = str(v, cap);
+    if (s !== undefined) out.push([f, s]);
+  };
+
+  if (p === 'http' || p === 'https' || p.startsWith('http') || p === 'upnp-http') {
+    push('http.server', d.server);
+    push('http.title', d.title, 512);
+    push('http.realm', d.realm, 512);
+    push('http.body', d.body, BODY_CAP);
+    push('http.faviconMmh3', d.faviconMmh3);
+    push('http.faviconMd5', d.faviconMd5);
+    const h = d.headers;
+    if (h && typeof h === 'object') {
+      const headers = h as Record<string, unknown>;
+      if (!d.server) push('http.server', headers.server);
+      push('http.cookie', headers['set-cookie']);
+      push('http.poweredBy', headers['x-powered-by']);
+      if (wantedHeaders) for (const name of wantedHeaders) push(`http.headers.${name}`, headers[name]);
+    }
+    pushTls(out, d.tls);
+  } else if (p === 'rtsp') {
+    push('rtsp.server', d.server);
+  } else if (p === 'ssh') {
+    push('ssh.ident', d.ident);
+    push('ssh.software', d.software ?? (typeof d.ident === 'string' ? d.ident.replace(/^SSH-[\d.]+-/, '') : undefined));
+  } else if (p === 'telnet') {
+    push('telnet.banner', d.banner);
+  } else if (p === 'ftp' || p === 'ftps') {
+    push('ftp.banner', d.banner);
+  } else if (p === 'snmp') {
+    push('snmp.sysDescr', d.sysDescr);
+    if (typeof d.sysObjectID === 'string') push('snmp.sysObjectID', d.sysObjectID.replace(/^\./, ''));
+  } else if (p === 'ssdp' || p === 'upnp') {
+    push('ssdp.server', d.server);
+    pushUpnp(out, d.upnp, 0);
+  } else if (p === 'mqtt' || p === 'mqtts') {
+    push('mqtt.brokerVersion', d.brokerVersion);
+    pushTls(out, d.tls);
+  } else if (p === 'modbus') {
+    push('modbus.vendorName', d.vendorName);
+    push('modbus.productCode', d.productCode);
+    push('modbus.revision', d.revision);
+    push('modbus.productName', d.productName);
+    push('modbus.modelName', d.modelName);
+  } else if (typeof d.banner === 'string') {
+    push('banner', unescapePrintable(d.banner));
+  }
+  // Generic fallbacks any probe may fill: a TLS handshake and a banner of a recognised-but-unmodelled protocol.
+  if (!(p.startsWith('http') || p === 'mqtt' || p === 'mqtts' || p === 'upnp-http') && d.tls) pushTls(out, d.tls);
+
+  // Imported Nmap service detection: { name, product, version, extraInfo, deviceType, cpe[] }.
+  const svc = d.service;
+  if (svc && typeof svc === 'object') {
+    const s = svc as Record<string, unknown>;
+    push('service.name', s.name, 256);
+    push('service.product', s.product, 256);
+    push('service.version', s.version, 256);
+    push('service.extraInfo', s.extraInfo, 256);
+    push('service.deviceType', s.deviceType, 256);
+    if (Array.isArray(s.cpe)) for (const c of s.cpe.slice(0, 16)) push('service.cpe', c, 256);
+    // Product and version together, as Nmap prints them, so one pattern can read both.
+    if (typeof s.product === 'string' && s.product) {
+      const v = typeof s.version === 'string' && s.version ? ` ${s.version}` : '';
+      const x = typeof s.extraInfo === 'string' && s.extraInfo ? ` (${s.extraInfo})` : '';
+      push('service.banner', `${s.product}${v}${x}`, 512);
+    }
+  }
+  return out;
+}
+
+/**
+ * The smallest observation that carries `value` in `field`: how rule examples (ours and Recog's) are classified
+ * through the same path as scanned data.
+ */
+export function observationOf(field: string, value: string): Pick<Observation, 'protocol' | 'data'> {
+  const [ns, name = ''] = field.split(/\.(.*)/s) as [string, string?];
+  switch (ns) {
+    case 'http':
+      if (name.startsWith('headers.')) return { protocol: 'http', data: { headers: { [name.slice(8)]: value } } };
+      if (name === 'cookie') return { protocol: 'http', data: { headers: { 'set-cookie': value } } };
+      if (name === 'poweredBy') return { protocol: 'http', data: { headers: { 'x-powered-by': value } } };
+      return { protocol: 'http', data: { [name]: name === 'faviconMmh3' && /^-?\d+$/.test(value) ? Number(value) : value } };
+    case 'tls': {
+      // A DN string goes back into the record form the TLS probe produces.
+      const rec: Record<string, string> = {};
+      const keyOf: Record<string, string> = { SERIALNUMBER: 'serialNumber', POSTALCODE: 'postalCode', STREET: 'street' };
+      for (const part of value.split(/(?<!\\),/)) {
+        const eq = part.indexOf('=');
+        if (eq < 0) continue;
+        const k = part.slice(0, eq);
+        const v = part.slice(eq + 1).replace(/\\(.)/g, '$1');
+        const key = keyOf[k] ?? k;
+        rec[key] = rec[key] ? `${rec[key]}, ${v}` : v;
+      }
+      return { protocol: 'https', data: { tls: { certificate: { [name]: rec } } } };
+    }
+    case 'ssh':
+      return { protocol: 'ssh', data: name === 'ident' ? { ident: value } : { software: value } };
+    case 'telnet':
+    case 'ftp':
+      return { protocol: ns, data: { banner: value } };
+    case 'banner':
+      return { protocol: 'unknown', data: { banner: value } };
+    case 'ssdp':
+      return { protocol: 'ssdp', data: { server: value } };
+    case 'upnp':
+      return { protocol: 'ssdp', data: { upnp: { [name]: value } } };
+    case 'snmp':
+    case 'rtsp':
+    case 'mqtt':
+    case 'modbus':
+      return { protocol: ns, data: { [name]: value } };
+    case 'service':
+      if (name === 'banner') return { protocol: 'unknown', data: { service: { product: value } } };
+      return { protocol: 'unknown', data: { service: { [name]: name === 'cpe' ? [value] : value } } };
+    default:
+      return { protocol: 'unknown', data: {} };
+  }
+}
