@@ -63,6 +63,8 @@ export interface ImportedEvent {
 
 export function eventObservation(ctx: ImportContext, format: ImportFormat, ev: ImportedEvent, opts: { ip: string; port?: number; transport?: 'tcp' | 'udp'; extra?: Record<string, unknown> }): Observation {
   ctx.stats.records++;
+  if (ev.src && !Object.keys(ev.src).length) delete ev.src;
+  if (ev.dst && !Object.keys(ev.dst).length) delete ev.dst;
   return observation(ctx, format, {
     ip: opts.ip,
     port: opts.port ?? 0,

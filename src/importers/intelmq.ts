@@ -38,7 +38,7 @@ const SERVICE_TYPES = new Set(['vulnerable-system', 'vulnerable-service', 'infec
 const MAPPED = ['source.ip', 'source.port', 'source.asn', 'source.geolocation.cc', 'source.reverse_dns', 'destination.ip', 'destination.port', 'destination.asn', 'destination.geolocation.cc', 'destination.reverse_dns', 'classification.type', 'classification.taxonomy', 'classification.identifier', 'malware.name', 'feed.name', 'time.source', 'protocol.application', 'protocol.transport', 'source.url', 'destination.url', 'malware.hash.sha256', 'malware.hash.md5', 'event_description.text', 'extra.tag', 'extra.severity', 'severity', 'source.account', 'extra.device_vendor', 'extra.device_type', 'extra.device_model', 'extra.device_version'];
 
 async function* parseIntelmq(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation> {
-  for await (const batch of readJsonRecords(input, ctx)) {
+  for await (const batch of readJsonRecords(input, ctx, { multiLine: true })) {
     for (const { value, line, offset } of batch) {
       const pos = { line, offset };
       if (!isObject(value)) {

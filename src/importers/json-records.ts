@@ -17,6 +17,8 @@ export interface JsonRecordOptions {
    * in older versions, a trailing comma and no closing bracket. Lines are taken one element each.
    */
   arrayLines?: boolean;
+  /** accept documents spread over several lines (a pretty-printed host JSON); JSON-lines formats do not */
+  multiLine?: boolean;
   /** largest document spread over several lines */
   maxDocumentBytes?: number;
 }
@@ -65,7 +67,7 @@ export async function* readJsonRecords(input: ImportInput, ctx: ImportContext, o
           continue;
         } catch (e) {
           const depth = depthChange(t);
-          if (depth > 0 && !opts.arrayLines) {
+          if (depth > 0 && opts.multiLine) {
             doc = [t];
             docLen = t.length;
             docDepth = depth;

@@ -1,6 +1,6 @@
 // Stage: imports (foreign files → observations). Shadowserver's published report schema, read as data: which
 // columns each report type has (reports.json), its IntelMQ classification and application protocol
-// (intelmq.json), and its default severity (severity.md). Users point --schema at a copy (a folder holding those
+// (intelmq.json), and its default severity (severity.md, types.md). Users point --schema at a copy (a folder holding those
 // files, or one of the JSON files); nothing of it is compiled in.
 import { readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -113,10 +113,13 @@ export async function loadShadowserverSchema(path: string): Promise<Shadowserver
         if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ImportError(join(path, file), {}, (e as Error).message);
       }
     }
-    try {
-      readSeverityMd(await readFile(join(path, 'severity.md'), 'utf8'), map);
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ImportError(join(path, 'severity.md'), {}, (e as Error).message);
+    // severity.md and types.md both hold "| type | subject | default severity |" tables
+    for (const file of ['severity.md', 'types.md']) {
+      try {
+        readSeverityMd(await readFile(join(path, file), 'utf8'), map);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new ImportError(join(path, file), {}, (e as Error).message);
+      }
     }
   } else if (path.endsWith('.md')) {
     found += readSeverityMd(await readFile(path, 'utf8'), map);

@@ -26,7 +26,7 @@ export const shodanImporter: Importer = {
 };
 
 async function* parseShodan(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation> {
-  for await (const batch of readJsonRecords(input, ctx)) {
+  for await (const batch of readJsonRecords(input, ctx, { multiLine: true })) {
     for (const { value, line, offset } of batch) {
       const pos = { line, offset };
       if (!isObject(value)) {

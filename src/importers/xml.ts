@@ -166,7 +166,7 @@ export class XmlStream {
     while (i < n) {
       if (this.dead) return;
       if (this.resyncing) {
-        const next = s.indexOf(`<${this.opts.resyncTag}`, i);
+        const next = indexOfTag(s, this.opts.resyncTag!, i);
         if (next < 0) {
           // keep a tail that might hold the start of the tag
           i = Math.max(i, n - this.opts.resyncTag!.length - 1);
@@ -329,6 +329,17 @@ function tagEnd(s: string, lt: number): number {
     } else if (c === 34 || c === 39) quote = c;
     else if (c === 62) return k;
     else if (c === 60) return k - 1;
+  }
+  return -1;
+}
+
+/** Index of the next start tag named exactly `name` (not a longer name with the same prefix), or -1. */
+function indexOfTag(s: string, name: string, from: number): number {
+  let k = from - 1;
+  while ((k = s.indexOf(`<${name}`, k + 1)) >= 0) {
+    const c = s.charCodeAt(k + name.length + 1);
+    if (c === 32 || c === 62 || c === 47 || c === 9 || c === 10 || c === 13) return k;
+    if (Number.isNaN(c)) return -1;
   }
   return -1;
 }

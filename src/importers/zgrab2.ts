@@ -89,7 +89,7 @@ function moduleObservation(ctx: ImportContext, ip: string, recordPort: unknown, 
   const rawStatus = entry.status;
   const status: ProbeStatus = isProbeStatus(rawStatus) ? rawStatus : 'unknown-error';
   const result = isObject(entry.result) ? entry.result : {};
-  const mapped = mapResult(module, result);
+  const mapped = mapResult(module, result, status);
   let portNo = port(entry.port) ?? port(recordPort) ?? mapped.port ?? MODULE_DEFAULT_PORTS[module];
   if (portNo === undefined) {
     // custom scan names like "http-8080" carry the port
@@ -120,7 +120,7 @@ interface Mapped {
   port?: number;
 }
 
-function mapResult(module: string, r: Record<string, unknown>): Mapped {
+function mapResult(module: string, r: Record<string, unknown>, status: ProbeStatus): Mapped {
   switch (module) {
     case 'http':
       return mapHttp(r);
@@ -137,8 +137,8 @@ function mapResult(module: string, r: Record<string, unknown>): Mapped {
     case 'mqtt': {
       // ZGrab2 omits connect_return_code when it is 0 (omitempty): a CONNACK without it means accepted
       const tls = tlsFromZgrab(isObject(r.tls) ? r.tls.handshake_log : undefined);
-      const hasConnack = Object.keys(r).length > 0;
-      const code = int(r.connect_return_code) ?? (hasConnack ? 0 : undefined);
+      // (and session_present when false), so a successful scan may carry an empty result
+      const code = int(r.connect_return_code) ?? (status === 'success' ? 0 : undefined);
       return {
         protocol: tls ? 'mqtts' : 'mqtt',
         data: compact({ connackCode: code, anonymous: code === undefined ? undefined : code === 0, sessionPresent: typeof r.session_present === 'boolean' ? r.session_present : undefined, tls }),
@@ -265,7 +265,7 @@ function mapTelnet(r: Record<string, unknown>): Mapped {
   const options = r.do || r.dont || r.will || r.wont ? { do: optionCodes(r.do), dont: optionCodes(r.dont), will: optionCodes(r.will), wont: optionCodes(r.wont) } : undefined;
   return {
     protocol: 'telnet',
-    data: compact({ banner, options, loginPrompt: banner ? /(login|username|user name)\s*:\s*$/i.test(banner.trimEnd() + ' ') || /login:\s*$/i.test(banner.trimEnd()) : undefined, passwordPrompt: banner ? /password:\s*$/i.test(banner.trimEnd()) : undefined }),
+    data: compact({ banner, options, loginPrompt: banner ? /(login|username|user name)\s*:\s*$/i.test(banner) : undefined, passwordPrompt: banner ? /password:\s*$/i.test(banner.trimEnd()) : undefined }),
     consumed: ['banner', 'do', 'dont', 'will', 'wont'],
   };
 }
