@@ -221,9 +221,13 @@ export function protocolName(foreign: string | undefined, tls = false): string {
  * A copy of `obj` without the dotted paths an importer mapped into `data`, empty objects pruned: what remains
  * is what iotscope does not model, kept verbatim under `extra`.
  */
-export function withoutPaths(obj: unknown, paths: readonly string[]): Record<string, unknown> | undefined {
-  if (!isObject(obj)) return undefined;
-  const tree: Record<string, unknown> = {};
+const PATH_TREES = new Map<string, Record<string, unknown>>();
+
+function pathTree(paths: readonly string[]): Record<string, unknown> {
+  const key = paths.join('|');
+  let tree = PATH_TREES.get(key);
+  if (tree) return tree;
+  tree = {};
   for (const p of paths) {
     let node = tree;
     const parts = p.split('.');
@@ -232,6 +236,14 @@ export function withoutPaths(obj: unknown, paths: readonly string[]): Record<str
       else node = (node[part] = isObject(node[part]) ? node[part] : {}) as Record<string, unknown>;
     });
   }
+  // importers use a handful of fixed path lists; the bound only guards against misuse
+  if (PATH_TREES.size < 256) PATH_TREES.set(key, tree);
+  return tree;
+}
+
+export function withoutPaths(obj: unknown, paths: readonly string[]): Record<string, unknown> | undefined {
+  if (!isObject(obj)) return undefined;
+  const tree = pathTree(paths);
   const strip = (o: Record<string, unknown>, t: Record<string, unknown>): Record<string, unknown> | undefined => {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(o)) {

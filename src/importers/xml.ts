@@ -29,7 +29,6 @@ export interface XmlStreamOptions {
 /** A single tag or text run longer than this is refused (hostile or broken input). */
 const MAX_TOKEN = 16 * 1024 * 1024;
 const TAG_RE = /<([A-Za-z_:][-\w.:]*)((?:\s+[^\s=/>"'<]+\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>/y;
-const ATTR_RE = /([^\s=/>"'<]+)\s*=\s*(?:"([^"]*)"|'([^']*)')/g;
 const NAME_RE = /^[A-Za-z_:][-\w.:]*$/;
 const BAD_CHAR_RE = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/;
 const ENTITY_RE = /&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[A-Za-z][A-Za-z0-9]{0,15});/g;
@@ -47,16 +46,23 @@ export function decodeEntities(s: string): string {
   });
 }
 
+/** Attributes of a start tag whose syntax TAG_RE has already checked: name = "value" pairs, in order. */
 export function parseAttrs(s: string): XmlAttrs {
   const attrs: XmlAttrs = {};
-  if (!s) return attrs;
-  ATTR_RE.lastIndex = 0;
-  let m: RegExpExecArray | null;
-  while ((m = ATTR_RE.exec(s))) {
-    const v = m[2] ?? m[3] ?? '';
-    attrs[m[1]!] = v.includes('&') ? decodeEntities(v) : v;
+  let i = 0;
+  for (;;) {
+    const eq = s.indexOf('=', i);
+    if (eq < 0) return attrs;
+    const name = s.slice(i, eq).trim();
+    let q = eq + 1;
+    let c = s.charCodeAt(q);
+    while (c === 32 || c === 9 || c === 10 || c === 13) c = s.charCodeAt(++q);
+    const end = s.indexOf(c === 39 ? "'" : '"', q + 1);
+    if (end < 0) return attrs;
+    const v = s.slice(q + 1, end);
+    attrs[name] = v.includes('&') ? decodeEntities(v) : v;
+    i = end + 1;
   }
-  return attrs;
 }
 
 export class XmlStream {
