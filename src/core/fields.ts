@@ -21,6 +21,8 @@ export interface HttpData {
   /** favicon: Shodan-style mmh3 of the base64 body, and SHA-256 */
   faviconMmh3?: number;
   faviconSha256?: string;
+  /** MD5 hex of the favicon body: the hash Rapid7 Recog's favicons.xml fingerprints use */
+  faviconMd5?: string;
   /** every Location followed, in order */
   redirects?: string[];
   /** a Location that was not followed and why (out of scope, a host name, a loop, the hop limit) */

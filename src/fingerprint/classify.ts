@@ -81,10 +81,19 @@ export class Classifier {
     this.stats = { rules: rules.length, fields: this.byField.size, prefiltered, alwaysRun, lookup };
   }
 
-  /** Every rule match over every field of one observation, most certain first. */
+  /** Every rule match over every field of one observation (one per rule), most certain first. */
   classify(obs: Pick<Observation, 'protocol' | 'data'>): Match[] {
     const out: Match[] = [];
-    for (const [field, value] of observationFields(obs, this.wantedHeaders)) this.matchField(field, value, out);
+    const fields = observationFields(obs, this.wantedHeaders);
+    for (const [field, value] of fields) this.matchField(field, value, out);
+    // A rule reading several fields (or a field with several values) counts once: its first match.
+    if (out.length > 1) {
+      const seen = new Set<string>();
+      for (let i = 0; i < out.length; i++) {
+        if (seen.has(out[i]!.ruleId)) out.splice(i--, 1);
+        else seen.add(out[i]!.ruleId);
+      }
+    }
     if (out.length > 1) out.sort((a, b) => b.certainty - a.certainty);
     return out;
   }

@@ -2,6 +2,7 @@
 // way scanned data goes through it; the tests call this for every rule, own and imported alike.
 import type { Classifier } from './classify.ts';
 import { observationOf } from './fields.ts';
+import { fillParams } from './recog.ts';
 import type { Match, Rule } from './types.ts';
 
 /** What one example should have produced, said in words; empty when every example holds. */
@@ -10,13 +11,19 @@ export function checkRuleExamples(classifier: Classifier, rule: Rule): string[] 
   for (const ex of rule.examples) {
     const field = ex.field ?? rule.fields[0]!;
     const obs = observationOf(field, ex.input);
-    const match = classifier.classify(obs).find((m) => m.ruleId === rule.id && m.field === field);
+    const match = classifier.classify(obs).find((m) => m.ruleId === rule.id);
     if (!match) {
       problems.push(`example ${JSON.stringify(ex.input)} on ${field} did not match`);
       continue;
     }
     for (const [k, want] of Object.entries(ex.captures ?? {})) {
       if (match.captures[k] !== want) problems.push(`example ${JSON.stringify(ex.input)}: capture ${k} is ${JSON.stringify(match.captures[k])}, expected ${JSON.stringify(want)}`);
+    }
+    if (ex.params && rule.params) {
+      const got = fillParams(rule.params, match.captures);
+      for (const [k, want] of Object.entries(ex.params)) {
+        if (got[k] !== want) problems.push(`example ${JSON.stringify(ex.input)}: param ${k} is ${JSON.stringify(got[k])}, expected ${JSON.stringify(want)}`);
+      }
     }
     for (const [k, want] of Object.entries(ex.expect ?? {})) {
       const got = expectedPart(match, k);

@@ -13,7 +13,7 @@ export const FIELDS = [
   'http.poweredBy',
   'tls.subject', 'tls.issuer',
   'ssh.ident', 'ssh.software',
-  'telnet.banner', 'ftp.banner', 'banner',
+  'telnet.banner', 'ftp.banner', 'ftp.text', 'banner', 'banner.text',
   'ssdp.server', 'upnp.manufacturer', 'upnp.modelName', 'upnp.modelNumber', 'upnp.modelDescription', 'upnp.friendlyName',
   'snmp.sysDescr', 'snmp.sysObjectID',
   'rtsp.server', 'mqtt.brokerVersion',
@@ -44,20 +44,35 @@ export function unescapePrintable(s: string): string {
   ).replace(/…$/, '');
 }
 
+/**
+ * A line-protocol greeting without its status prefixes ("220 ", "220-", "+OK ", "* OK "), the form Recog's banner
+ * databases are written against.
+ */
+export function replyText(s: string): string {
+  return s
+    .split('\n')
+    .map((l) => l.replace(/\r$/, '').replace(/^(?:\d{3}(?:[ -]|$)|\+OK |\* OK )/, ''))
+    .join('\n')
+    .trim();
+}
+
 /** Distinguished name in the order Go's pkix.Name.String() prints it, which is how Recog writes x509 patterns. */
 const DN_ORDER: [string, string][] = [
   ['serialNumber', 'SERIALNUMBER'], ['CN', 'CN'], ['OU', 'OU'], ['O', 'O'], ['postalCode', 'POSTALCODE'],
   ['street', 'STREET'], ['L', 'L'], ['ST', 'ST'], ['C', 'C'],
 ];
 export function distinguishedName(rec: unknown): string | undefined {
+  // Imported records may carry the DN already formatted.
+  if (typeof rec === 'string') return rec ? rec.slice(0, FIELD_CAP) : undefined;
   if (!rec || typeof rec !== 'object') return undefined;
   const r = rec as Record<string, unknown>;
   const parts: string[] = [];
   for (const [key, label] of DN_ORDER) {
     const v = r[key];
     if (typeof v !== 'string' || !v) continue;
-    // Several values of one attribute arrive joined with ", "; Go prints them as separate RDNs, "+"-joined sets aside.
-    for (const one of v.split(', ')) parts.push(`${label}=${one.replace(/([,+"\\<>;])/g, '\\$1')}`);
+    // Node joins repeated attributes with ", ", which cannot be told from a comma inside one value ("Acme, Inc."),
+    // the far more common case: keep it one value, its comma escaped as Go does.
+    parts.push(`${label}=${v.replace(/([,+"\\<>;])/g, '\\$1')}`);
   }
   return parts.length ? parts.join(',') : undefined;
 }
@@ -119,6 +134,7 @@ export function observationFields(obs: Pick<Observation, 'protocol' | 'data'>, w
     push('telnet.banner', d.banner);
   } else if (p === 'ftp' || p === 'ftps') {
     push('ftp.banner', d.banner);
+    if (typeof d.banner === 'string') push('ftp.text', replyText(d.banner));
   } else if (p === 'snmp') {
     push('snmp.sysDescr', d.sysDescr);
     if (typeof d.sysObjectID === 'string') push('snmp.sysObjectID', d.sysObjectID.replace(/^\./, ''));
@@ -135,7 +151,9 @@ export function observationFields(obs: Pick<Observation, 'protocol' | 'data'>, w
     push('modbus.productName', d.productName);
     push('modbus.modelName', d.modelName);
   } else if (typeof d.banner === 'string') {
-    push('banner', unescapePrintable(d.banner));
+    const b = unescapePrintable(d.banner);
+    push('banner', b);
+    push('banner.text', replyText(b));
   }
   // Generic fallbacks any probe may fill: a TLS handshake and a banner of a recognised-but-unmodelled protocol.
   if (!(p.startsWith('http') || p === 'mqtt' || p === 'mqtts' || p === 'upnp-http') && d.tls) pushTls(out, d.tls);
@@ -172,20 +190,9 @@ export function observationOf(field: string, value: string): Pick<Observation, '
       if (name === 'cookie') return { protocol: 'http', data: { headers: { 'set-cookie': value } } };
       if (name === 'poweredBy') return { protocol: 'http', data: { headers: { 'x-powered-by': value } } };
       return { protocol: 'http', data: { [name]: name === 'faviconMmh3' && /^-?\d+$/.test(value) ? Number(value) : value } };
-    case 'tls': {
-      // A DN string goes back into the record form the TLS probe produces.
-      const rec: Record<string, string> = {};
-      const keyOf: Record<string, string> = { SERIALNUMBER: 'serialNumber', POSTALCODE: 'postalCode', STREET: 'street' };
-      for (const part of value.split(/(?<!\\),/)) {
-        const eq = part.indexOf('=');
-        if (eq < 0) continue;
-        const k = part.slice(0, eq);
-        const v = part.slice(eq + 1).replace(/\\(.)/g, '$1');
-        const key = keyOf[k] ?? k;
-        rec[key] = rec[key] ? `${rec[key]}, ${v}` : v;
-      }
-      return { protocol: 'https', data: { tls: { certificate: { [name]: rec } } } };
-    }
+    case 'tls':
+      // Rule examples are written as formatted DNs; imported certificates may carry them that way too.
+      return { protocol: 'https', data: { tls: { certificate: { [name]: value } } } };
     case 'ssh':
       return { protocol: 'ssh', data: name === 'ident' ? { ident: value } : { software: value } };
     case 'telnet':

@@ -114,6 +114,8 @@ export interface RuleExample {
   captures?: Record<string, string>;
   /** expected identity parts after filling, e.g. { 'device.model': 'DS-2CD2032' } */
   expect?: Record<string, string>;
+  /** Recog examples: expected values of the fingerprint's params ('os.version', 'hw.product', …) */
+  params?: Record<string, string>;
 }
 
 /** A rule ready to run: validated, templates checked, regex compiled. */
@@ -132,9 +134,10 @@ export interface Rule {
   /** CPE 2.3 templates: `{capture}` placeholders are filled and escaped */
   cpe: string[];
   /**
-   * Recog numbers its captures and names params after them; own rules use named groups. This maps an output
-   * placeholder to the capture that fills it (names for own rules, "1", "2", … for Recog).
+   * Imported Recog fingerprints keep all their params (service.vendor, hw.product, os.version, …) as templates over
+   * the positional captures ("{1}", "{2}", …), so nothing Recog says is lost and its examples can be checked.
    */
+  params?: Record<string, string>;
   examples: RuleExample[];
   counterexamples: string[];
 }
