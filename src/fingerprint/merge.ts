@@ -7,6 +7,8 @@ import { nameKey } from './vocabulary.ts';
 
 /** Device types that only say "some embedded thing": any specific type wins over them. */
 const FALLBACK_TYPES = new Set(['embedded-server', 'iot-device', 'server']);
+/** Operating systems that every distribution builds on: a named distribution or firmware wins over them. */
+const GENERIC_OS = new Set(['linux']);
 
 interface Candidate {
   value: string;
@@ -102,12 +104,13 @@ export function mergeHost(observations: readonly Observation[], matches: readonl
   }
 
   const types = type.ranked();
-  const specific = types.filter((t) => !FALLBACK_TYPES.has(t.key));
+  const specific = types.filter((t) => !FALLBACK_TYPES.has(t.value));
   const winType = specific[0] ?? types[0];
   const winModel = model.ranked()[0];
   const winProduct = product.ranked()[0];
   const winFirmware = firmware.ranked()[0];
-  const winOs = os.ranked()[0];
+  const oses = os.ranked();
+  const winOs = oses.find((o) => !GENERIC_OS.has(nameKey(osParts.get(o.key)?.product ?? ''))) ?? oses[0];
 
   // Server programs: the most certain software identity per port.
   const bestSoftware = new Map<string, { s: SoftwareSeen; c: number }>();
