@@ -4,9 +4,12 @@ import { ScopeError } from '../core/scope.ts';
 import { PortSpecError } from '../core/ports.ts';
 import { TargetSpecError } from '../core/targets.ts';
 import { StoreError } from '../store/store.ts';
+import { ImportError } from '../importers/index.ts';
+import { registerImportCommand } from './commands/import.ts';
 import { registerInventoryCommands } from './commands/inventory.ts';
 import { registerScanCommand } from './commands/scan.ts';
 import { CliError } from './errors.ts';
+import { openStore } from './store.ts';
 import { printable } from '../core/bytes.ts';
 
 export function buildProgram(): Command {
@@ -17,11 +20,12 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError();
   registerScanCommand(program);
+  registerImportCommand(program, { openStore });
   registerInventoryCommands(program);
   return program;
 }
 
-const USER_ERRORS = [CliError, ScopeError, PortSpecError, TargetSpecError, StoreError];
+const USER_ERRORS = [CliError, ScopeError, PortSpecError, TargetSpecError, StoreError, ImportError];
 
 export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();

@@ -62,7 +62,8 @@ export function runStoreConformance(name: string, fresh: () => Promise<Store>): 
         yield obs({ runId: 'imp-ok', source: 'import:nmap' });
         yield obs({ runId: 'imp-ok', source: 'import:nmap', port: 443, protocol: 'https' });
       }
-      assert.deepEqual(await s.importObservations({ id: 'imp-ok', kind: 'import', startedAt: '2026-01-02T00:00:00.000Z', spec: { file: 'a.xml' } }, good(), { batchSize: 1 }), { stored: 2 });
+      assert.deepEqual(await s.importObservations({ id: 'imp-ok', kind: 'import', startedAt: '2026-01-02T00:00:00.000Z', spec: { file: 'a.xml' } }, good(), { batchSize: 1, summary: () => ({ bad: 1 }) }), { stored: 2 });
+      assert.deepEqual((await s.getRun('imp-ok'))?.summary, { bad: 1, stored: 2 });
       async function* bad() {
         for (let i = 0; i < 5; i++) yield obs({ runId: 'imp-bad', port: 1000 + i });
         throw new Error('a.xml: line 7: unexpected end of file');

@@ -72,6 +72,12 @@ export class StoreError extends Error {
   override name = 'StoreError';
 }
 
+export interface ImportOptions {
+  batchSize?: number;
+  /** counters known only once the source is exhausted (records skipped, format found), kept in the run's summary */
+  summary?: () => Record<string, unknown>;
+}
+
 export interface Store {
   readonly kind: string;
   /** where the data lives, for messages */
@@ -89,7 +95,7 @@ export interface Store {
    * Store everything an import yields in one transaction. If the iterable throws, nothing is stored and the
    * error propagates; not even the run is recorded.
    */
-  importObservations(run: Omit<Run, 'status' | 'finishedAt' | 'progress' | 'summary'>, source: AsyncIterable<Observation>, opts?: { batchSize?: number }): Promise<{ stored: number }>;
+  importObservations(run: Omit<Run, 'status' | 'finishedAt' | 'progress' | 'summary'>, source: AsyncIterable<Observation>, opts?: ImportOptions): Promise<{ stored: number }>;
 
   observations(filter?: ObservationFilter): Promise<StoredObservation[]>;
   /** Stream every matching observation, for stages that walk the whole store (fingerprinting, assessment). */

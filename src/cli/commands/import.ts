@@ -17,7 +17,7 @@ export interface ImportRunMeta {
 
 export interface ImportDeps {
   openStore(db: string | undefined): Promise<{
-    importObservations(run: ImportRunMeta, source: AsyncIterable<Observation>): Promise<{ stored: number }>;
+    importObservations(run: ImportRunMeta, source: AsyncIterable<Observation>, opts?: { summary?: () => Record<string, unknown> }): Promise<{ stored: number }>;
     close(): Promise<void>;
   }>;
 }
@@ -56,7 +56,9 @@ export function registerImportCommand(program: Command, deps: ImportDeps): void 
           const stream = readImport(file, { format: o.format, skipBad: o.skipBad, schema, onProgress: display.update });
           const startedAt = new Date().toISOString();
           try {
-            const { stored } = await store.importObservations({ id: stream.runId, kind: 'import', startedAt, spec: { file, format: o.format, skipBad: !!o.skipBad, schema: o.schema ?? null } }, stream);
+            const { stored } = await store.importObservations({ id: stream.runId, kind: 'import', startedAt, spec: { file, format: o.format, skipBad: !!o.skipBad, schema: o.schema ?? null } }, stream, {
+              summary: () => ({ format: stream.format, records: stream.stats.records, bad: stream.stats.bad }),
+            });
             display.stop();
             const bad = stream.stats.bad ? `, ${stream.stats.bad} bad record(s) skipped` : '';
             process.stderr.write(`${printable(file, 300)}: ${stream.format ?? o.format}${stream.input?.gzip ? ' (gzip)' : ''}, ${stored} observation(s) stored${bad} (run ${stream.runId})\n`);

@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { keyBounds, ipKey, parseRange } from '../../core/ipnum.ts';
 import type { Observation } from '../../core/observation.ts';
-import { type HostRow, type ObservationFilter, type Run, type RunProgress, type RunStatus, type ServiceRow, type Store, StoreError, type StoredObservation } from '../store.ts';
+import { type HostRow, type ImportOptions, type ObservationFilter, type Run, type RunProgress, type RunStatus, type ServiceRow, type Store, StoreError, type StoredObservation } from '../store.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 type Row = Record<string, unknown>;
@@ -92,7 +92,7 @@ export class SqliteStore implements Store {
   async importObservations(
     run: Omit<Run, 'status' | 'finishedAt' | 'progress' | 'summary'>,
     source: AsyncIterable<Observation>,
-    opts: { batchSize?: number } = {},
+    opts: ImportOptions = {},
   ): Promise<{ stored: number }> {
     const batchSize = opts.batchSize ?? 2000;
     let stored = 0;
@@ -112,7 +112,7 @@ export class SqliteStore implements Store {
         if (batch.length >= batchSize) flush();
       }
       flush();
-      this.db.prepare('UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?').run('done', new Date().toISOString(), JSON.stringify({ stored }), run.id);
+      this.db.prepare('UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?').run('done', new Date().toISOString(), JSON.stringify({ ...opts.summary?.(), stored }), run.id);
       this.db.exec('COMMIT');
       return { stored };
     } catch (e) {
