@@ -159,6 +159,11 @@ export function translateRubyRegex(pattern: string, recogFlags = ''): Translatio
     out += fold(c);
     i++;
   }
+  // "(x+)*" and "(x*)*" over a single atom backtrack exponentially in JavaScript on a near miss; "(x+)?" matches the
+  // same text with the same capture (the greedy first iteration takes the whole run), so use it.
+  out = out.replace(/\((\?:)?(\[(?:\\.|[^\]\\])*\]|\\[dDwWsS]|[^()\\[\]|*+?{}])([+*])\)\*/g, (_, nc: string | undefined, atom: string, q: string) =>
+    `(${nc ?? ''}${atom}${q})?`,
+  );
   const flags = 'm' + (globalCi ? 'i' : '');
   try {
     new RegExp(out, flags);
