@@ -161,7 +161,7 @@ export function translateRubyRegex(pattern: string, recogFlags = ''): Translatio
   }
   // "(x+)*" and "(x*)*" over a single atom backtrack exponentially in JavaScript on a near miss; "(x+)?" matches the
   // same text with the same capture (the greedy first iteration takes the whole run), so use it.
-  out = out.replace(/\((\?:)?(\[(?:\\.|[^\]\\])*\]|\\[dDwWsS]|[^()\\[\]|*+?{}])([+*])\)\*/g, (_, nc: string | undefined, atom: string, q: string) =>
+  out = out.replace(/(?<!\\)\((\?:)?(\[(?:\\.|[^\]\\])*\]|\\[dDwWsS]|[^()\\[\]|*+?{}])([+*])\)\*/g, (_, nc: string | undefined, atom: string, q: string) =>
     `(${nc ?? ''}${atom}${q})?`,
   );
   const flags = 'm' + (globalCi ? 'i' : '');
