@@ -5,7 +5,9 @@ import { PortSpecError } from '../core/ports.ts';
 import { TargetSpecError } from '../core/targets.ts';
 import { StoreError } from '../store/store.ts';
 import { ImportError } from '../importers/index.ts';
+import { registerDemoCommand } from './commands/demo.ts';
 import { registerImportCommand } from './commands/import.ts';
+import { registerLabCommand } from './commands/lab.ts';
 import { registerInventoryCommands } from './commands/inventory.ts';
 import { registerScanCommand } from './commands/scan.ts';
 import { CliError } from './errors.ts';
@@ -19,7 +21,9 @@ export function buildProgram(): Command {
     .description('Measure and reduce the insecurity of IoT devices in the networks you are responsible for.')
     .version('0.1.0')
     .showHelpAfterError();
+  registerDemoCommand(program);
   registerScanCommand(program);
+  registerLabCommand(program);
   registerImportCommand(program, { openStore });
   registerInventoryCommands(program);
   return program;

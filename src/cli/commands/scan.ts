@@ -18,7 +18,7 @@ import { describeObservation } from '../describe.ts';
 import { renderTable } from '../table.ts';
 import { CliError } from '../errors.ts';
 
-interface ScanCliOptions {
+export interface ScanCliOptions {
   scope?: string;
   ports?: string;
   rate: string;
@@ -33,6 +33,8 @@ interface ScanCliOptions {
   seed?: string;
   db?: string;
 }
+
+export const SCAN_DEFAULTS = { rate: '500', concurrency: '200', perHost: '8', timeout: '4000', connectTimeout: '2000', retries: '2', progress: true } as const;
 
 /** Command-line targets: addresses, CIDRs, ranges, or files of them (a path that exists, or @path). */
 export function readTargets(args: string[]): IpRange[] {
@@ -75,12 +77,12 @@ export function registerScanCommand(program: Command): void {
     .argument('[targets...]', 'IP addresses, CIDRs, ranges (a.b.c.d-e.f.g.h), or files listing them')
     .option('--scope <file>', 'YAML scope file (allow:, exclude:, authorize:, operator:); required for a new scan')
     .option('-p, --ports <list>', 'nmap-style port list, e.g. T:23,80,8000-8100,U:161,1900 (default: every probe\'s usual ports)')
-    .option('--rate <n>', 'new connections per second, whole scan', '500')
-    .option('--concurrency <n>', 'probes in flight at once', '200')
-    .option('--per-host <n>', 'probes in flight against one host at once', '8')
-    .option('--timeout <ms>', 'read timeout per operation', '4000')
-    .option('--connect-timeout <ms>', 'TCP connect timeout', '2000')
-    .option('--retries <n>', 'UDP resends before a port counts as silent', '2')
+    .option('--rate <n>', 'new connections per second, whole scan', SCAN_DEFAULTS.rate)
+    .option('--concurrency <n>', 'probes in flight at once', SCAN_DEFAULTS.concurrency)
+    .option('--per-host <n>', 'probes in flight against one host at once', SCAN_DEFAULTS.perHost)
+    .option('--timeout <ms>', 'read timeout per operation', SCAN_DEFAULTS.timeout)
+    .option('--connect-timeout <ms>', 'TCP connect timeout', SCAN_DEFAULTS.connectTimeout)
+    .option('--retries <n>', 'UDP resends before a port counts as silent', SCAN_DEFAULTS.retries)
     .option('--resume [run]', 'continue an interrupted scan (the latest, or the given run id)')
     .option('--seed <n>', 'order of the walk (default random)')
     .option('--json', 'print observations as JSON lines on stdout')
@@ -91,7 +93,7 @@ export function registerScanCommand(program: Command): void {
     });
 }
 
-async function scanCommand(targetArgs: string[], o: ScanCliOptions): Promise<void> {
+export async function scanCommand(targetArgs: string[], o: ScanCliOptions): Promise<void> {
   const store = await openStore(o.db);
   try {
     let run: Run;
