@@ -163,3 +163,46 @@ export interface BannerData {
   /** hex of the first bytes (capped) */
   bannerHex?: string;
 }
+
+export interface DnsData {
+  /** response code of the recursion test (an A query under .invalid with RD=1), or of the version.bind answer
+   *  when only that one came: "NOERROR", "REFUSED", … */
+  rcode?: string;
+  /** the server would recurse for us: RA set and the recursion test not refused (an open resolver when reachable
+   *  from outside) */
+  recursionAvailable?: boolean;
+  /** the RA bit as the server set it, whatever it then answered */
+  raFlag?: boolean;
+  /** AA bit of the same answer as `rcode` */
+  authoritativeAnswer?: boolean;
+  /** TXT of version.bind in class CHAOS: the software and version the server discloses (capped) */
+  versionBind?: string;
+}
+
+export interface NatPmpData {
+  /** 0 = NAT-PMP (RFC 6886) answered; 2 = only PCP (RFC 6887) answered */
+  version?: number;
+  /** result code of the external-address request (NAT-PMP) or of the ANNOUNCE (PCP); 0 = success */
+  resultCode?: number;
+  /** the gateway's public IPv4 address, when the NAT-PMP answer succeeded */
+  externalAddress?: string;
+  /** the server's seconds since its mapping table started (both protocols carry it) */
+  epoch?: number;
+}
+
+export interface MdnsData {
+  /** DNS-SD services the responder announced to a unicast query (bounded) */
+  services?: {
+    /** service type without the domain, e.g. "_http._tcp" */
+    type: string;
+    /** instance name, e.g. "Living Room Camera" */
+    instance?: string;
+    /** SRV target host and port */
+    host?: string;
+    port?: number;
+    /** TXT key=value strings (capped) */
+    txt?: string[];
+  }[];
+  /** the responder's host name, e.g. "smarthub-4f2a.local" */
+  hostname?: string;
+}
