@@ -6,6 +6,7 @@ import { TargetSpecError } from '../core/targets.ts';
 import { StoreError } from '../store/store.ts';
 import { ImportError } from '../importers/index.ts';
 import { registerDemoCommand } from './commands/demo.ts';
+import { fingerprintAfterRun, registerDeviceCommands } from './commands/devices.ts';
 import { registerImportCommand } from './commands/import.ts';
 import { registerLabCommand } from './commands/lab.ts';
 import { registerInventoryCommands } from './commands/inventory.ts';
@@ -24,8 +25,9 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerScanCommand(program);
   registerLabCommand(program);
-  registerImportCommand(program, { openStore });
+  registerImportCommand(program, { openStore, afterImport: (store, runId, db) => fingerprintAfterRun(store, db, runId) });
   registerInventoryCommands(program);
+  registerDeviceCommands(program);
   return program;
 }
 

@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Observation } from '../core/observation.ts';
+import type { Device } from '../fingerprint/types.ts';
 import type { Store } from './store.ts';
 
 export function obs(over: Partial<Observation> = {}): Observation {
@@ -21,6 +22,10 @@ export function obs(over: Partial<Observation> = {}): Observation {
 }
 
 const scanRun = (id: string) => ({ id, kind: 'scan' as const, status: 'running' as const, startedAt: '2026-01-01T00:00:00.000Z', spec: { targets: ['192.0.2.0/24'] }, progress: { total: 10, watermark: 0, doneAbove: [], found: 0 } });
+
+function device(over: Partial<Device> & { ip: string }): Device {
+  return { software: [], cpe: [], confidence: 0.9, evidence: [], firstSeen: '2026-01-01T00:00:00.000Z', lastSeen: '2026-01-01T00:00:00.000Z', ...over };
+}
 
 export function runStoreConformance(name: string, fresh: () => Promise<Store>): void {
   describe(`Store conformance: ${name}`, () => {
@@ -112,6 +117,55 @@ export function runStoreConformance(name: string, fresh: () => Promise<Store>): 
       for await (const o of s.iterateObservations({ runId: 'a' })) streamed.push(o.port);
       assert.equal(streamed.length, 5);
       await assert.rejects(s.services({ network: 'not-a-net' }));
+      await s.close();
+    });
+
+    it('saves devices with their events, filters them and counts the inventory', async () => {
+      const s = await fresh();
+      await s.createRun(scanRun('a'));
+      await s.commitScanBatch('a', [
+        obs({ runId: 'a', ip: '192.0.2.1', port: 80 }),
+        obs({ runId: 'a', ip: '192.0.2.1', port: 23, protocol: 'telnet' }),
+        obs({ runId: 'a', ip: '192.0.2.2', port: 80 }),
+        obs({ runId: 'a', ip: '192.0.2.3', port: 554, protocol: 'rtsp' }),
+        obs({ runId: 'a', ip: '192.0.2.9', port: 80 }),
+      ], { total: 5, watermark: 5, doneAbove: [], found: 5 });
+      await s.saveDevices(
+        [
+          device({ ip: '192.0.2.1', vendor: 'Hikvision', model: 'DS-2CD2032-I', firmware: 'V5.4.5', deviceType: 'ip-camera', cpe: ['cpe:2.3:h:hikvision:ds-2cd2032-i:-:*:*:*:*:*:*:*'] }),
+          device({ ip: '192.0.2.2', vendor: 'Hikvision', model: 'DS-7608NI', firmware: 'V4.1.0', deviceType: 'nvr' }),
+          device({ ip: '192.0.2.3', vendor: 'D-Link', model: 'DCS-930L', firmware: '1.0_100', deviceType: 'ip-camera' }),
+          device({ ip: '192.0.2.9', deviceType: 'ip-camera', noise: { kind: 'honeypot', reasons: ['many vendors'] } }),
+        ],
+        [{ kind: 'new-device', ip: '192.0.2.1', time: '2026-01-01T00:00:00.000Z' }],
+      );
+      assert.deepEqual((await s.devices()).find((d) => d.ip === '192.0.2.1')?.cpe, ['cpe:2.3:h:hikvision:ds-2cd2032-i:-:*:*:*:*:*:*:*']);
+      // a later scan: the camera's firmware changed; the new record replaces the old one whole
+      await s.saveDevices([device({ ip: '192.0.2.1', vendor: 'Hikvision', model: 'DS-2CD2032-I', firmware: 'V5.5.0', deviceType: 'ip-camera', lastSeen: '2026-02-01T00:00:00.000Z' })], [
+        { kind: 'firmware-changed', ip: '192.0.2.1', time: '2026-02-01T00:00:00.000Z', from: 'V5.4.5', to: 'V5.5.0' },
+      ]);
+      assert.equal((await s.getDevice('192.0.2.1'))?.firmware, 'V5.5.0');
+      assert.equal(await s.getDevice('192.0.2.77'), null);
+      assert.deepEqual((await s.deviceEvents('192.0.2.1')).map((e) => e.kind), ['new-device', 'firmware-changed']);
+
+      assert.deepEqual((await s.devices()).map((d) => d.ip), ['192.0.2.1', '192.0.2.2', '192.0.2.3'], 'noise left out by default');
+      assert.equal((await s.devices({ noise: 'include' })).length, 4);
+      assert.deepEqual((await s.devices({ noise: 'only' })).map((d) => d.ip), ['192.0.2.9']);
+      assert.deepEqual((await s.devices({ vendor: 'hikvision' })).map((d) => d.ip), ['192.0.2.1', '192.0.2.2']);
+      assert.deepEqual((await s.devices({ type: 'ip-camera' })).map((d) => d.ip), ['192.0.2.1', '192.0.2.3']);
+      assert.deepEqual((await s.devices({ model: '2032' })).map((d) => d.ip), ['192.0.2.1']);
+      assert.deepEqual((await s.devices({ firmware: 'V4' })).map((d) => d.ip), ['192.0.2.2']);
+      assert.deepEqual((await s.devices({ model: '%' })).map((d) => d.ip), [], 'LIKE wildcards in filters are literal');
+      assert.deepEqual((await s.devices({ network: '192.0.2.2/31' })).map((d) => d.ip), ['192.0.2.2', '192.0.2.3']);
+
+      const st = await s.inventoryStats();
+      assert.equal(st.devices, 3);
+      assert.equal(st.noiseExcluded, 1);
+      assert.deepEqual(st.byType, [{ key: 'ip-camera', count: 2 }, { key: 'nvr', count: 1 }]);
+      assert.deepEqual(st.byVendor, [{ key: 'Hikvision', count: 2 }, { key: 'D-Link', count: 1 }]);
+      assert.deepEqual(st.byPort, [{ key: '80/tcp', count: 2 }, { key: '23/tcp', count: 1 }, { key: '554/tcp', count: 1 }]);
+      assert.deepEqual(st.byProtocol, [{ key: 'http', count: 2 }, { key: 'rtsp', count: 1 }, { key: 'telnet', count: 1 }]);
+      assert.equal((await s.inventoryStats({ vendor: 'D-Link' })).byPort[0]?.key, '554/tcp');
       await s.close();
     });
   });

@@ -1,6 +1,7 @@
 // Stage: storage. The Store interface every implementation (SQLite now, PostgreSQL next) provides, and the shapes
 // it returns. Stages above talk to this interface only; src/store/conformance.ts is the suite each must pass.
 import type { Observation, ProbeStatus, Transport } from '../core/observation.ts';
+import type { Device, DeviceEvent } from '../fingerprint/types.ts';
 
 export type RunKind = 'scan' | 'import';
 export type RunStatus = 'running' | 'done' | 'interrupted' | 'failed';
@@ -68,6 +69,37 @@ export interface StoredObservation extends Observation {
   id: number;
 }
 
+export interface DeviceFilter {
+  vendor?: string;
+  /** device type from the vocabulary: ip-camera, router, … */
+  type?: string;
+  model?: string;
+  firmware?: string;
+  /** CIDR or range */
+  network?: string;
+  /** hosts tagged as likely honeypots or tarpits: left out by default */
+  noise?: 'exclude' | 'include' | 'only';
+  limit?: number;
+  offset?: number;
+}
+
+export interface CountRow {
+  key: string;
+  count: number;
+}
+
+/** Counts over the inventory: devices by identity, services by port and protocol. */
+export interface InventoryStats {
+  devices: number;
+  noiseExcluded: number;
+  byType: CountRow[];
+  byVendor: CountRow[];
+  byModel: CountRow[];
+  byFirmware: CountRow[];
+  byPort: CountRow[];
+  byProtocol: CountRow[];
+}
+
 export class StoreError extends Error {
   override name = 'StoreError';
 }
@@ -103,6 +135,14 @@ export interface Store {
   countObservations(filter?: ObservationFilter): Promise<number>;
   services(filter?: ObservationFilter): Promise<ServiceRow[]>;
   hosts(filter?: ObservationFilter): Promise<HostRow[]>;
+
+  /** Save device records (replacing each address's previous record) and the events that led to them, atomically. */
+  saveDevices(devices: Device[], events: DeviceEvent[]): Promise<void>;
+  getDevice(ip: string): Promise<Device | null>;
+  devices(filter?: DeviceFilter): Promise<Device[]>;
+  deviceEvents(ip?: string): Promise<DeviceEvent[]>;
+  /** Counts of devices (by type, vendor, model, firmware) and of services (by port, protocol) matching the filter. */
+  inventoryStats(filter?: DeviceFilter): Promise<InventoryStats>;
 
   close(): Promise<void>;
 }

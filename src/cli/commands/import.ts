@@ -15,11 +15,15 @@ export interface ImportRunMeta {
   spec: Record<string, unknown>;
 }
 
-export interface ImportDeps {
-  openStore(db: string | undefined): Promise<{
-    importObservations(run: ImportRunMeta, source: AsyncIterable<Observation>, opts?: { summary?: () => Record<string, unknown> }): Promise<{ stored: number }>;
-    close(): Promise<void>;
-  }>;
+export interface ImportDeps<S extends ImportStore = ImportStore> {
+  openStore(db: string | undefined): Promise<S>;
+  /** runs after each file is stored: the later stages (fingerprinting) over what it brought */
+  afterImport?(store: S, runId: string, db: string | undefined): Promise<void>;
+}
+
+export interface ImportStore {
+  importObservations(run: ImportRunMeta, source: AsyncIterable<Observation>, opts?: { summary?: () => Record<string, unknown> }): Promise<{ stored: number }>;
+  close(): Promise<void>;
 }
 
 interface ImportCliOptions {
@@ -30,7 +34,7 @@ interface ImportCliOptions {
   db?: string;
 }
 
-export function registerImportCommand(program: Command, deps: ImportDeps): void {
+export function registerImportCommand<S extends ImportStore>(program: Command, deps: ImportDeps<S>): void {
   program
     .command('import')
     .description('Import Nmap, masscan, ZGrab2, Shodan, Shadowserver, Cowrie or IntelMQ data (plain, gzip, or - for stdin)')
@@ -60,6 +64,7 @@ export function registerImportCommand(program: Command, deps: ImportDeps): void 
               summary: () => ({ format: stream.format, records: stream.stats.records, bad: stream.stats.bad }),
             });
             display.stop();
+            await deps.afterImport?.(store, stream.runId, o.db);
             const bad = stream.stats.bad ? `, ${stream.stats.bad} bad record(s) skipped` : '';
             process.stderr.write(`${printable(file, 300)}: ${stream.format ?? o.format}${stream.input?.gzip ? ' (gzip)' : ''}, ${stored} observation(s) stored${bad} (run ${stream.runId})\n`);
             for (const err of stream.stats.errors.slice(0, 5)) process.stderr.write(`  skipped: ${printable(err.message, 500)}\n`);

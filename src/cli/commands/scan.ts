@@ -17,6 +17,7 @@ import { openStore } from '../store.ts';
 import { describeObservation } from '../describe.ts';
 import { renderTable } from '../table.ts';
 import { CliError } from '../errors.ts';
+import { fingerprintAfterRun } from './devices.ts';
 
 export interface ScanCliOptions {
   scope?: string;
@@ -184,6 +185,7 @@ export async function scanCommand(targetArgs: string[], o: ScanCliOptions): Prom
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     const status = outcome.interrupted ? 'interrupted' : 'done';
+    await fingerprintAfterRun(store, o.db, run.id, !!o.json);
     await store.finishRun(run.id, status, { found: outcome.progress.found, total: outcome.progress.total, done: outcome.progress.watermark + outcome.progress.doneAbove.length });
     if (!o.json) {
       if (found.length) process.stdout.write(`${renderTable(['address', 'port', 'protocol', 'status', 'what it says'], found.sort(byAddress).map((f) => [f.ip, `${f.port}/${f.transport}`, f.protocol, f.status, describeObservation(f)]), 70)}\n`);

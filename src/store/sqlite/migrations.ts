@@ -29,4 +29,30 @@ export const MIGRATIONS: string[] = [
    CREATE INDEX observations_run ON observations (run_id);
    CREATE INDEX observations_protocol ON observations (protocol);
    CREATE INDEX observations_port ON observations (port, transport);`,
+  // Devices: the current identity of each address (fingerprint stage), and what changed between scans.
+  `CREATE TABLE devices (
+     ip TEXT PRIMARY KEY,
+     ip_key TEXT NOT NULL UNIQUE,
+     vendor TEXT,
+     product TEXT,
+     model TEXT,
+     firmware TEXT,
+     device_type TEXT,
+     confidence REAL NOT NULL,
+     noise TEXT,
+     first_seen TEXT NOT NULL,
+     last_seen TEXT NOT NULL,
+     record TEXT NOT NULL
+   );
+   CREATE INDEX devices_vendor ON devices (vendor, model);
+   CREATE INDEX devices_type ON devices (device_type);
+   CREATE TABLE device_events (
+     id INTEGER PRIMARY KEY,
+     ip TEXT NOT NULL,
+     ip_key TEXT NOT NULL,
+     time TEXT NOT NULL,
+     kind TEXT NOT NULL,
+     detail TEXT NOT NULL
+   );
+   CREATE INDEX device_events_ip ON device_events (ip_key, time);`,
 ];

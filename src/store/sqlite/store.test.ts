@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { runStoreConformance } from '../conformance.ts';
+import { MIGRATIONS } from './migrations.ts';
 import { SqliteStore } from './store.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'iotscope-store-'));
@@ -23,7 +24,7 @@ describe('SqliteStore', () => {
     await a.close();
     const b = SqliteStore.open(file);
     assert.equal((await b.getRun('x'))?.id, 'x');
-    assert.equal((b.handle.prepare('SELECT count(*) n FROM schema_migrations').get() as { n: number }).n, 1);
+    assert.equal((b.handle.prepare('SELECT count(*) n FROM schema_migrations').get() as { n: number }).n, MIGRATIONS.length);
     await b.close();
   });
 

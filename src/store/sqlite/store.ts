@@ -5,7 +5,8 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { keyBounds, ipKey, parseRange } from '../../core/ipnum.ts';
 import type { Observation } from '../../core/observation.ts';
-import { type HostRow, type ImportOptions, type ObservationFilter, type Run, type RunProgress, type RunStatus, type ServiceRow, type Store, StoreError, type StoredObservation } from '../store.ts';
+import type { Device, DeviceEvent } from '../../fingerprint/types.ts';
+import { type CountRow, type DeviceFilter, type HostRow, type ImportOptions, type InventoryStats, type ObservationFilter, type Run, type RunProgress, type RunStatus, type ServiceRow, type Store, StoreError, type StoredObservation } from '../store.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 type Row = Record<string, unknown>;
@@ -218,9 +219,110 @@ export class SqliteStore implements Store {
     }));
   }
 
+  async saveDevices(devices: Device[], events: DeviceEvent[]): Promise<void> {
+    const put = this.db.prepare(
+      `INSERT INTO devices (ip, ip_key, vendor, product, model, firmware, device_type, confidence, noise, first_seen, last_seen, record)
+       VALUES (@ip, @ipKey, @vendor, @product, @model, @firmware, @deviceType, @confidence, @noise, @firstSeen, @lastSeen, @record)
+       ON CONFLICT (ip) DO UPDATE SET vendor = excluded.vendor, product = excluded.product, model = excluded.model,
+         firmware = excluded.firmware, device_type = excluded.device_type, confidence = excluded.confidence,
+         noise = excluded.noise, first_seen = excluded.first_seen, last_seen = excluded.last_seen, record = excluded.record`,
+    );
+    const ev = this.db.prepare('INSERT INTO device_events (ip, ip_key, time, kind, detail) VALUES (?, ?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const d of devices)
+        put.run({
+          ip: d.ip,
+          ipKey: ipKey(d.ip),
+          vendor: d.vendor ?? null,
+          product: d.product ?? null,
+          model: d.model ?? null,
+          firmware: d.firmware ?? null,
+          deviceType: d.deviceType ?? null,
+          confidence: d.confidence,
+          noise: d.noise ? JSON.stringify(d.noise) : null,
+          firstSeen: d.firstSeen,
+          lastSeen: d.lastSeen,
+          record: JSON.stringify(d),
+        });
+      for (const e of events) ev.run(e.ip, ipKey(e.ip), e.time, e.kind, JSON.stringify(e));
+    })();
+  }
+
+  async getDevice(ip: string): Promise<Device | null> {
+    const r = this.db.prepare('SELECT record FROM devices WHERE ip_key = ?').get(ipKey(ip)) as { record: string } | undefined;
+    return r ? (JSON.parse(r.record) as Device) : null;
+  }
+
+  private deviceWhere(f: DeviceFilter): { sql: string; params: unknown[] } {
+    const clauses: string[] = [];
+    const params: unknown[] = [];
+    if (f.vendor) clauses.push('vendor = ? COLLATE NOCASE'), params.push(f.vendor);
+    if (f.type) clauses.push('device_type = ? COLLATE NOCASE'), params.push(f.type);
+    if (f.model) clauses.push("model LIKE ? ESCAPE '\\'"), params.push(`%${likeEscape(f.model)}%`);
+    if (f.firmware) clauses.push("firmware LIKE ? ESCAPE '\\'"), params.push(`${likeEscape(f.firmware)}%`);
+    if (f.network) {
+      const r = parseRange(f.network);
+      if (!r) throw new StoreError(`"${f.network}" is not a CIDR or range`);
+      const [lo, hi] = keyBounds(r);
+      clauses.push('ip_key BETWEEN ? AND ?');
+      params.push(lo, hi);
+    }
+    const noise = f.noise ?? 'exclude';
+    if (noise === 'exclude') clauses.push('noise IS NULL');
+    if (noise === 'only') clauses.push('noise IS NOT NULL');
+    return { sql: clauses.length ? `WHERE ${clauses.join(' AND ')}` : '', params };
+  }
+
+  async devices(filter: DeviceFilter = {}): Promise<Device[]> {
+    const w = this.deviceWhere(filter);
+    const rows = this.db.prepare(`SELECT record FROM devices ${w.sql} ORDER BY ip_key${this.page(filter)}`).all(...w.params) as { record: string }[];
+    return rows.map((r) => JSON.parse(r.record) as Device);
+  }
+
+  async deviceEvents(ip?: string): Promise<DeviceEvent[]> {
+    const rows = (ip
+      ? this.db.prepare('SELECT detail FROM device_events WHERE ip_key = ? ORDER BY time, id').all(ipKey(ip))
+      : this.db.prepare('SELECT detail FROM device_events ORDER BY time, id').all()) as { detail: string }[];
+    return rows.map((r) => JSON.parse(r.detail) as DeviceEvent);
+  }
+
+  async inventoryStats(filter: DeviceFilter = {}): Promise<InventoryStats> {
+    const w = this.deviceWhere(filter);
+    const top = 50;
+    const count = (expr: string) =>
+      this.db
+        .prepare(`SELECT ${expr} AS key, count(*) AS count FROM devices ${w.sql} GROUP BY key ORDER BY count DESC, key LIMIT ${top}`)
+        .all(...w.params) as CountRow[];
+    const services = (expr: string) =>
+      this.db
+        .prepare(
+          `SELECT ${expr} AS key, count(DISTINCT o.ip_key) AS count FROM observations o
+           WHERE o.status = 'success' AND o.ip_key IN (SELECT ip_key FROM devices ${w.sql})
+           GROUP BY key ORDER BY count DESC, key LIMIT ${top}`,
+        )
+        .all(...w.params) as CountRow[];
+    const total = (this.db.prepare(`SELECT count(*) AS n FROM devices ${w.sql}`).get(...w.params) as { n: number }).n;
+    const noiseW = this.deviceWhere({ ...filter, noise: 'only' });
+    const noisy = filter.noise === 'exclude' || filter.noise === undefined ? (this.db.prepare(`SELECT count(*) AS n FROM devices ${noiseW.sql}`).get(...noiseW.params) as { n: number }).n : 0;
+    return {
+      devices: total,
+      noiseExcluded: noisy,
+      byType: count("coalesce(device_type, '(unknown)')"),
+      byVendor: count("coalesce(vendor, '(unknown)')"),
+      byModel: count("coalesce(vendor, '(unknown)') || ' ' || coalesce(model, product, '(unknown)')"),
+      byFirmware: count("coalesce(vendor, '(unknown)') || ' ' || coalesce(model, product, '(unknown)') || ' ' || coalesce(firmware, '(unknown)')"),
+      byPort: services("o.port || '/' || o.transport"),
+      byProtocol: services('o.protocol'),
+    };
+  }
+
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+}
+
+function likeEscape(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 function obsParams(o: Observation): Record<string, unknown> {
