@@ -17,8 +17,8 @@ export class SqliteStore implements Store {
   private insertObs: Database.Statement;
 
   private constructor(readonly location: string) {
-    if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
     try {
+      if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
       this.db = new Database(location);
     } catch (e) {
       throw new StoreError(`cannot open the SQLite store ${location}: ${(e as Error).message}`);
