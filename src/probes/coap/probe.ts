@@ -78,7 +78,7 @@ async function scanCoapUdp(ctx: ProbeContext): Promise<ProbeResult> {
     const token = randomBytes(4);
     let messageId = randomInt(0, 0x10000);
     const tries = 1 + ctx.udpRetries;
-    const perTry = Math.max(300, Math.floor((2 * ctx.timeoutMs) / (tries * 2)));
+    const perTry = Math.max(300, Math.floor(ctx.timeoutMs / tries));
     const body: Buffer[] = [];
     let raw: Buffer | null = null;
     let block: Block | null = null;
