@@ -209,7 +209,8 @@ class Writer {
     for (let i = 0; i < encoded.length; i++) {
       const label = encoded[i]!;
       if (label.length === 0 || label.length > 63) throw new RangeError(`label of ${label.length} bytes`);
-      const key = name.slice(i).map(asciiLower).join('\0');
+      // exact case: a decoded name reads back as written (DNS itself would allow a case-insensitive match)
+      const key = JSON.stringify(name.slice(i));
       const at = this.suffixes.get(key);
       if (this.compress && at !== undefined) {
         this.u16(0xc000 | at);
