@@ -168,5 +168,41 @@ export function runStoreConformance(name: string, fresh: () => Promise<Store>): 
       assert.equal((await s.inventoryStats({ vendor: 'D-Link' })).byPort[0]?.key, '554/tcp');
       await s.close();
     });
+
+    it('tracks findings across assessments: opened, seen again, fixed, re-opened, accepted', async () => {
+      const s = await fresh();
+      const telnet = { ip: '192.0.2.1', port: 23, transport: 'tcp' as const, kind: 'exposure' as const, id: 'telnet-exposed', title: 'Telnet exposed', severity: 'high' as const, evidence: { banner: 'login:' }, remediation: 'Disable Telnet.' };
+      const cve = { ip: '192.0.2.1', kind: 'vulnerability' as const, id: 'CVE-2021-36260', title: 'Hikvision command injection', severity: 'critical' as const, evidence: {}, remediation: 'Update firmware.', details: { kev: true } };
+      const mqtt = { ip: '192.0.2.2', port: 1883, transport: 'tcp' as const, kind: 'no-auth' as const, id: 'mqtt-anonymous', title: 'Anonymous MQTT', severity: 'high' as const, evidence: {}, remediation: 'Require authentication.' };
+      const both = { ips: ['192.0.2.1', '192.0.2.2'], kinds: ['exposure', 'no-auth'] as ('exposure' | 'no-auth')[] };
+
+      assert.deepEqual(await s.recordFindings({ ...both, time: 't1' }, [telnet, mqtt]), { opened: 2, stillOpen: 0, fixed: 0 });
+      assert.deepEqual(await s.recordFindings({ ips: ['192.0.2.1'], kinds: ['vulnerability'], time: 't1' }, [cve]), { opened: 1, stillOpen: 0, fixed: 0 });
+      // second assessment: telnet still there, MQTT gone; the CVE was not part of this assessment and stays open
+      assert.deepEqual(await s.recordFindings({ ...both, time: 't2' }, [telnet]), { opened: 0, stillOpen: 1, fixed: 1 });
+      const open = await s.findings();
+      assert.deepEqual(open.map((f) => f.id), ['CVE-2021-36260', 'telnet-exposed'], 'worst first');
+      const t = open.find((f) => f.id === 'telnet-exposed')!;
+      assert.equal(t.firstSeen, 't1');
+      assert.equal(t.lastSeen, 't2');
+      const fixed = await s.findings({ state: 'fixed' });
+      assert.deepEqual(fixed.map((f) => [f.id, f.state, f.fixedAt]), [['mqtt-anonymous', 'fixed', 't2']]);
+      // it comes back: re-opened with a new first-seen
+      assert.deepEqual(await s.recordFindings({ ...both, time: 't3' }, [telnet, mqtt]), { opened: 1, stillOpen: 1, fixed: 0 });
+      assert.equal((await s.findings({ id: 'mqtt-anonymous' }))[0]?.firstSeen, 't3');
+      // accepted risk survives later assessments
+      await s.setFindingState('192.0.2.1|23|tcp|exposure|telnet-exposed', 'accepted');
+      await s.recordFindings({ ...both, time: 't4' }, [telnet, mqtt]);
+      assert.equal((await s.findings({ state: 'accepted' }))[0]?.id, 'telnet-exposed');
+      // filters
+      assert.deepEqual((await s.findings({ minSeverity: 'critical' })).map((f) => f.id), ['CVE-2021-36260']);
+      assert.deepEqual((await s.findings({ kind: 'no-auth', network: '192.0.2.0/30' })).map((f) => f.ip), ['192.0.2.2']);
+      assert.equal((await s.findings({ state: 'any' })).length, 3);
+      // a finding outside its assessment is refused and changes nothing
+      await assert.rejects(s.recordFindings({ ips: ['192.0.2.9'], kinds: ['exposure'], time: 't5' }, [telnet]), /outside the assessment/);
+      assert.equal((await s.findings({ state: 'any' })).length, 3);
+      await assert.rejects(s.setFindingState('nope', 'accepted'));
+      await s.close();
+    });
   });
 }

@@ -1,6 +1,7 @@
 // Stage: storage. The Store interface every implementation (SQLite now, PostgreSQL next) provides, and the shapes
 // it returns. Stages above talk to this interface only; src/store/conformance.ts is the suite each must pass.
 import type { Observation, ProbeStatus, Transport } from '../core/observation.ts';
+import type { Finding, FindingKind, FindingState, Severity } from '../core/finding.ts';
 import type { Device, DeviceEvent } from '../fingerprint/types.ts';
 
 export type RunKind = 'scan' | 'import';
@@ -100,6 +101,33 @@ export interface InventoryStats {
   byProtocol: CountRow[];
 }
 
+export interface FindingFilter {
+  ip?: string;
+  network?: string;
+  kind?: FindingKind;
+  /** check id or CVE id */
+  id?: string;
+  /** this severity or worse */
+  minSeverity?: Severity;
+  state?: FindingState | 'any';
+  limit?: number;
+  offset?: number;
+}
+
+/** What one assessment looked at: its findings replace the open ones of these kinds on these addresses. */
+export interface AssessmentScope {
+  ips: string[];
+  kinds: FindingKind[];
+  /** when the assessment saw the data */
+  time: string;
+}
+
+export interface FindingChanges {
+  opened: number;
+  stillOpen: number;
+  fixed: number;
+}
+
 export class StoreError extends Error {
   override name = 'StoreError';
 }
@@ -143,6 +171,16 @@ export interface Store {
   deviceEvents(ip?: string): Promise<DeviceEvent[]>;
   /** Counts of devices (by type, vendor, model, firmware) and of services (by port, protocol) matching the filter. */
   inventoryStats(filter?: DeviceFilter): Promise<InventoryStats>;
+
+  /**
+   * Record an assessment's findings: new ones open (first seen = time), ones seen again keep their first-seen and
+   * state and get last seen = time, and open ones of the assessed kinds on the assessed addresses that this
+   * assessment no longer reports become fixed. A fixed finding seen again re-opens. Atomic.
+   */
+  recordFindings(scope: AssessmentScope, findings: Omit<Finding, 'firstSeen' | 'lastSeen' | 'state' | 'fixedAt'>[]): Promise<FindingChanges>;
+  findings(filter?: FindingFilter): Promise<Finding[]>;
+  /** Mark a finding accepted (risk accepted by the owner) or open again. */
+  setFindingState(key: string, state: 'open' | 'accepted'): Promise<void>;
 
   close(): Promise<void>;
 }

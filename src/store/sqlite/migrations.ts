@@ -55,4 +55,24 @@ export const MIGRATIONS: string[] = [
      detail TEXT NOT NULL
    );
    CREATE INDEX device_events_ip ON device_events (ip_key, time);`,
+  // Findings: what is wrong with a device (exposure, no-auth, cleartext, weak TLS, default credential,
+  // vulnerability, infection, baseline), with its life cycle across assessments.
+  `CREATE TABLE findings (
+     key TEXT PRIMARY KEY,
+     ip TEXT NOT NULL,
+     ip_key TEXT NOT NULL,
+     port INTEGER,
+     transport TEXT,
+     kind TEXT NOT NULL,
+     finding_id TEXT NOT NULL,
+     severity TEXT NOT NULL CHECK (severity IN ('critical', 'high', 'medium', 'low', 'info')),
+     state TEXT NOT NULL CHECK (state IN ('open', 'fixed', 'accepted')),
+     first_seen TEXT NOT NULL,
+     last_seen TEXT NOT NULL,
+     fixed_at TEXT,
+     record TEXT NOT NULL
+   );
+   CREATE INDEX findings_ip ON findings (ip_key);
+   CREATE INDEX findings_kind ON findings (kind, finding_id);
+   CREATE INDEX findings_state ON findings (state, severity);`,
 ];

@@ -6,7 +6,8 @@ import { dirname } from 'node:path';
 import { keyBounds, ipKey, parseRange } from '../../core/ipnum.ts';
 import type { Observation } from '../../core/observation.ts';
 import type { Device, DeviceEvent } from '../../fingerprint/types.ts';
-import { type CountRow, type DeviceFilter, type HostRow, type ImportOptions, type InventoryStats, type ObservationFilter, type Run, type RunProgress, type RunStatus, type ServiceRow, type Store, StoreError, type StoredObservation } from '../store.ts';
+import { type Finding, SEVERITIES, findingKey } from '../../core/finding.ts';
+import { type AssessmentScope, type CountRow, type DeviceFilter, type FindingChanges, type FindingFilter, type HostRow, type ImportOptions, type InventoryStats, type ObservationFilter, type Run, type RunProgress, type RunStatus, type ServiceRow, type Store, StoreError, type StoredObservation } from '../store.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 type Row = Record<string, unknown>;
@@ -314,6 +315,92 @@ export class SqliteStore implements Store {
       byPort: services("o.port || '/' || o.transport"),
       byProtocol: services('o.protocol'),
     };
+  }
+
+  async recordFindings(scope: AssessmentScope, findings: Omit<Finding, 'firstSeen' | 'lastSeen' | 'state' | 'fixedAt'>[]): Promise<FindingChanges> {
+    const changes: FindingChanges = { opened: 0, stillOpen: 0, fixed: 0 };
+    const get = this.db.prepare('SELECT state, first_seen, record FROM findings WHERE key = ?');
+    const put = this.db.prepare(
+      `INSERT INTO findings (key, ip, ip_key, port, transport, kind, finding_id, severity, state, first_seen, last_seen, fixed_at, record)
+       VALUES (@key, @ip, @ipKey, @port, @transport, @kind, @id, @severity, @state, @firstSeen, @lastSeen, @fixedAt, @record)
+       ON CONFLICT (key) DO UPDATE SET severity = excluded.severity, state = excluded.state, last_seen = excluded.last_seen,
+         fixed_at = excluded.fixed_at, record = excluded.record`,
+    );
+    const fix = this.db.prepare(`UPDATE findings SET state = 'fixed', fixed_at = ?, record = json_set(record, '$.state', 'fixed', '$.fixedAt', ?) WHERE key = ?`);
+    this.db.transaction(() => {
+      const seen = new Set<string>();
+      for (const f of findings) {
+        if (!scope.ips.includes(f.ip) || !scope.kinds.includes(f.kind)) throw new StoreError(`finding ${f.id} on ${f.ip} is outside the assessment it came with`);
+        const key = findingKey(f);
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const prev = get.get(key) as { state: string; first_seen: string } | undefined;
+        const state = prev?.state === 'accepted' ? 'accepted' : 'open';
+        if (!prev || prev.state === 'fixed') changes.opened++;
+        else changes.stillOpen++;
+        const record: Finding = { ...f, firstSeen: prev && prev.state !== 'fixed' ? prev.first_seen : scope.time, lastSeen: scope.time, state };
+        put.run({
+          key,
+          ip: f.ip,
+          ipKey: ipKey(f.ip),
+          port: f.port ?? null,
+          transport: f.transport ?? null,
+          kind: f.kind,
+          id: f.id,
+          severity: f.severity,
+          state,
+          firstSeen: record.firstSeen,
+          lastSeen: scope.time,
+          fixedAt: null,
+          record: JSON.stringify(record),
+        });
+      }
+      // Open findings of the assessed kinds on the assessed addresses that were not reported again: fixed.
+      const ipKeys = scope.ips.map(ipKey);
+      for (let i = 0; i < ipKeys.length; i += 500) {
+        const chunk = ipKeys.slice(i, i + 500);
+        const rows = this.db
+          .prepare(`SELECT key FROM findings WHERE state = 'open' AND ip_key IN (${chunk.map(() => '?').join(',')}) AND kind IN (${scope.kinds.map(() => '?').join(',')})`)
+          .all(...chunk, ...scope.kinds) as { key: string }[];
+        for (const r of rows)
+          if (!seen.has(r.key)) {
+            fix.run(scope.time, scope.time, r.key);
+            changes.fixed++;
+          }
+      }
+    })();
+    return changes;
+  }
+
+  async findings(filter: FindingFilter = {}): Promise<Finding[]> {
+    const clauses: string[] = [];
+    const params: unknown[] = [];
+    if (filter.ip) clauses.push('ip_key = ?'), params.push(ipKey(filter.ip));
+    if (filter.network) {
+      const r = parseRange(filter.network);
+      if (!r) throw new StoreError(`"${filter.network}" is not a CIDR or range`);
+      const [lo, hi] = keyBounds(r);
+      clauses.push('ip_key BETWEEN ? AND ?');
+      params.push(lo, hi);
+    }
+    if (filter.kind) clauses.push('kind = ?'), params.push(filter.kind);
+    if (filter.id) clauses.push('finding_id = ? COLLATE NOCASE'), params.push(filter.id);
+    if (filter.minSeverity) {
+      const worse = SEVERITIES.slice(0, SEVERITIES.indexOf(filter.minSeverity) + 1);
+      clauses.push(`severity IN (${worse.map(() => '?').join(',')})`);
+      params.push(...worse);
+    }
+    const state = filter.state ?? 'open';
+    if (state !== 'any') clauses.push('state = ?'), params.push(state);
+    const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
+    const order = `CASE severity ${SEVERITIES.map((s, i) => `WHEN '${s}' THEN ${i}`).join(' ')} END, ip_key, port, finding_id`;
+    const rows = this.db.prepare(`SELECT record FROM findings ${where} ORDER BY ${order}${this.page(filter)}`).all(...params) as { record: string }[];
+    return rows.map((r) => JSON.parse(r.record) as Finding);
+  }
+
+  async setFindingState(key: string, state: 'open' | 'accepted'): Promise<void> {
+    const r = this.db.prepare(`UPDATE findings SET state = ?, record = json_set(record, '$.state', ?) WHERE key = ?`).run(state, state, key);
+    if (r.changes !== 1) throw new StoreError(`no finding ${key}`);
   }
 
   async close(): Promise<void> {
