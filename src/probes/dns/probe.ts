@@ -42,7 +42,7 @@ async function scanDns(ctx: ProbeContext): Promise<ProbeResult> {
       [recursionId, encodeQuery(recursionId, [{ name: RECURSION_TEST_NAME, type: TYPE.A, class: CLASS.IN }], { rd: true })],
     ]);
     const tries = 1 + ctx.udpRetries;
-    const { answers, foreign } = await exchange(ch, queries, { tries, perTryMs: Math.max(300, Math.floor(ctx.timeoutMs / tries)) });
+    const { answers, foreign } = await exchange(ch, queries, { tries, perTryMs: Math.max(100, Math.floor(ctx.timeoutMs / tries)) });
     const version = answers.get(versionId);
     const recursion = answers.get(recursionId);
     const main: DnsAnswer | undefined = recursion ?? version;

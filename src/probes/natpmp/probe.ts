@@ -23,8 +23,8 @@ async function ask(ch: UdpChannel, ctx: ProbeContext, request: Buffer, isOurs: (
   try {
     const bytes = await ch.request(request, {
       retries: ctx.udpRetries,
-      // both requests together must fit in the probe's deadline
-      timeoutMs: Math.max(300, Math.floor(ctx.timeoutMs / tries)),
+      // each of the two requests gets one read timeout over all its tries, so both fit in the probe deadline
+      timeoutMs: Math.max(100, Math.floor(ctx.timeoutMs / tries)),
       accept: (b) => {
         const d = decodeReply(b);
         if (d.ok && isOurs(d.reply)) return true;
