@@ -10,6 +10,15 @@ import { runProbe } from './run-probe.ts';
 /** Client-first protocols tried on a silent port that none of the port's own probes recognised, most common first. */
 export const FALLBACK_ORDER = ['http', 'https', 'rtsp', 'mqtt', 'mqtts', 'modbus', 'coap-tcp'];
 
+/**
+ * Services that answer a foreign protocol's request in that protocol and yet are something else: an RTSP server
+ * with HTTP tunnelling answers GET in HTTP but names itself. When `when` holds for a success of `from`, the `to`
+ * probe is tried too and, if it succeeds, wins.
+ */
+const HANDOFFS: { from: string; to: string; when: (data: Record<string, unknown>) => boolean }[] = [
+  { from: 'http', to: 'rtsp', when: (d) => typeof d.server === 'string' && /\bRTSP\b/i.test(d.server) },
+];
+
 export interface IdentifyOptions {
   scope: Scope;
   probes: readonly Probe[];
@@ -89,7 +98,17 @@ export async function identifyTcpService(target: ProbeTarget, opts: IdentifyOpti
       enqueue(byName('https'), true);
       continue;
     }
-    if (result.status === 'success' || result.status === 'application-error' || result.status === 'blocklisted-target') return last;
+    if (result.status === 'success') {
+      const handoff = HANDOFFS.find((h) => h.from === probe.name && h.when(result.data) && !tried.includes(h.to));
+      const other = handoff && byName(handoff.to);
+      if (other) {
+        tried.push(other.name);
+        const second = await runProbe(other, target, { scope: opts.scope, limits: opts.limits, userAgent: opts.userAgent, signal: opts.signal, beforeDial: opts.beforeDial });
+        if (second.status === 'success') return { probe: other.name, result: second, tried: [...tried] };
+      }
+      return { ...last, tried: [...tried] };
+    }
+    if (result.status === 'application-error' || result.status === 'blocklisted-target') return last;
     if (result.status === 'connection-refused' || result.status === 'connection-timeout') return last;
     if (result.raw?.length) for (const p of recognisers(Buffer.from(result.raw))) enqueue(p, true);
   }
