@@ -1,6 +1,7 @@
 // Stage: probes (dns, mdns). Several DNS queries in flight on one UDP channel: each answer is matched to its query
 // by the message id, unanswered queries are resent a bounded number of times, and anything else that arrives is
 // kept (the first of it) as evidence of a service that is not DNS.
+import { randomInt } from 'node:crypto';
 import type { UdpChannel } from '../../scan/udp.ts';
 import { type DnsHeader, type DnsMessage, decodeHeader, decodeMessage } from './codec.ts';
 
@@ -25,10 +26,12 @@ export interface ExchangeOptions {
   perTryMs: number;
 }
 
-/** Query ids: random, distinct, never 0 (mDNS responders use 0 for their own multicast announcements). */
-export function freshIds(n: number, random: () => number = Math.random): number[] {
+/** Query ids: unpredictable (an off-path sender cannot guess them), distinct, never 0 (mDNS responders use 0 for
+ *  their own multicast announcements). */
+export function freshIds(n: number): number[] {
+  if (n > 0xfffe) throw new RangeError('more queries than DNS ids');
   const ids = new Set<number>();
-  while (ids.size < n) ids.add(1 + Math.floor(random() * 0xfffe));
+  while (ids.size < n) ids.add(randomInt(1, 0x10000));
   return [...ids];
 }
 
