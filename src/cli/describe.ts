@@ -42,6 +42,16 @@ export function describeObservation(o: Pick<Observation, 'protocol' | 'data' | '
     case 'modbus':
       parts.push([d.vendorName, d.productCode, d.revision].filter(Boolean).join(' ') || (d.exceptionCode !== undefined ? `exception ${d.exceptionCode}` : undefined));
       break;
+    case 'dns':
+      parts.push(str(d.versionBind), d.recursionAvailable ? 'open resolver' : d.rcode ? `recursion refused (${d.rcode})` : undefined);
+      break;
+    case 'nat-pmp':
+    case 'pcp':
+      parts.push(d.externalAddress ? `external ${d.externalAddress}` : d.resultCode !== undefined ? `result ${d.resultCode}` : undefined);
+      break;
+    case 'mdns':
+      parts.push(str(d.hostname), Array.isArray(d.services) ? d.services.slice(0, 6).map((x: { type?: string; port?: number }) => `${x.type ?? ''}${x.port ? `:${x.port}` : ''}`).join(' ') : undefined);
+      break;
     default:
       parts.push(str(d.banner) ?? str(d.error));
   }

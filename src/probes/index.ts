@@ -4,10 +4,13 @@ import type { PortList } from '../core/ports.ts';
 import type { Probe } from '../scan/probe.ts';
 import { bannerProbe } from './banner/probe.ts';
 import { coapProbe, coapTcpProbe } from './coap/probe.ts';
+import { dnsProbe } from './dns/probe.ts';
 import { ftpProbe } from './ftp/probe.ts';
 import { httpProbe, httpsProbe } from './http/probe.ts';
+import { mdnsProbe } from './mdns/probe.ts';
 import { modbusProbe } from './modbus/probe.ts';
 import { mqttProbe, mqttsProbe } from './mqtt/probe.ts';
+import { natPmpProbe } from './natpmp/probe.ts';
 import { rtspProbe } from './rtsp/probe.ts';
 import { snmpProbe } from './snmp/probe.ts';
 import { ssdpProbe } from './ssdp/probe.ts';
@@ -28,6 +31,9 @@ export const PROBES: readonly Probe[] = [
   snmpProbe,
   ssdpProbe,
   coapProbe,
+  dnsProbe,
+  natPmpProbe,
+  mdnsProbe,
   bannerProbe,
 ];
 
