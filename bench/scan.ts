@@ -76,6 +76,14 @@ const NMAP_TO_OURS: Record<string, string[]> = {
 interface Found {
   key: string;
   name: string;
+  /** nmap only: the name came from its port table, not from what the service answered */
+  guessed?: boolean;
+}
+
+/** nmap's name for a service, normalised: some probes put the product into the name ("mosquitto version 2.0.11"). */
+function nmapName(name: string): string {
+  if (/^(ssl\/)?mosquitto\b/i.test(name)) return name.startsWith('ssl/') ? 'ssl/mqtt' : 'mqtt';
+  return name;
 }
 
 function nmapServices(xml: string): Found[] {
@@ -86,7 +94,7 @@ function nmapServices(xml: string): Found[] {
     for (const p of h.ports?.port ?? []) {
       if (p.state?.state !== 'open') continue; // open|filtered UDP is not a finding
       const svc = p.service?.name ?? 'unknown';
-      out.push({ key: `${ip} ${p.protocol}/${p.portid}`, name: p.service?.tunnel === 'ssl' ? `ssl/${svc}` : svc });
+      out.push({ key: `${ip} ${p.protocol}/${p.portid}`, name: nmapName(p.service?.tunnel === 'ssl' ? `ssl/${svc}` : svc), guessed: p.service?.method !== 'probed' });
     }
   }
   return out;
@@ -123,13 +131,16 @@ if (!skipSv) {
   console.log(`nmap -sV:       median ${median(theirs).toFixed(2)} s  (runs: ${theirs.map((x) => x.toFixed(2)).join(', ')}), ${nmapFound.length} open services`);
   console.log(`ratio:          iotscope is ${(median(theirs) / median(ours)).toFixed(1)}x faster than nmap -sV`);
   const problems: string[] = [];
+  const nmapGuesses: string[] = [];
   for (const n of nmapFound) {
     const o = oursFound.find((x) => x.key === n.key);
     const accepted = NMAP_TO_OURS[n.name];
     if (!o) problems.push(`${n.key}: nmap says ${n.name}, iotscope found nothing`);
+    else if (n.guessed) nmapGuesses.push(`${n.key}: nmap could not identify it (port-table guess "${n.name}"), iotscope says ${o.name}`);
     else if (accepted && !accepted.includes(o.name)) problems.push(`${n.key}: nmap says ${n.name}, iotscope says ${o.name}`);
     else if (!accepted) problems.push(`${n.key}: nmap says ${n.name} (no mapping), iotscope says ${o.name}`);
   }
+  if (nmapGuesses.length) console.log(`open ports nmap found but did not identify:\n  ${nmapGuesses.join('\n  ')}`);
   const extra = oursFound.filter((o) => !nmapFound.some((n) => n.key === o.key));
   console.log(problems.length ? `services nmap found that iotscope missed or named otherwise:\n  ${problems.join('\n  ')}` : 'every open service nmap found, iotscope found and named alike');
   if (extra.length) console.log(`iotscope found besides: ${extra.map((e) => `${e.key} ${e.name}`).join(', ')}`);
