@@ -91,6 +91,7 @@ before(async () => {
     await serve(ip, PINGER, (s) => s.on('data', (d) => d.toString().startsWith('PING') && s.write('PONG\n')));
     await serve(ip, SILENT, () => {});
   }
+  await serve('::1', GREETER, (s) => s.write('HELLO v6\r\n'));
 });
 after(() => {
   for (const s of sockets) s.destroy();
@@ -169,6 +170,17 @@ describe('scan engine', () => {
     const keys = [...first, ...second].map((o) => `${o.ip}:${o.port}`).sort();
     assert.equal(keys.length, 6, 'every open service exactly once across both sessions');
     assert.equal(new Set(keys).size, 6);
+  });
+
+  it('scans IPv6 targets the same way', async () => {
+    const v6scope = parseScopeYaml('allow: ["::1"]\n', 'test', parseYaml);
+    const found: Observation[] = [];
+    const out = await runScan(
+      { runId: 'r6', seed: 3, targets: new TargetSet([parseRange('::1')!]), ports: { tcp: [GREETER, 20009], udp: [] } },
+      { scope: v6scope, probes: PROBES, rate: 0, concurrency: 2, perHost: 2, ...fast, commit: async (o) => void found.push(...o) },
+    );
+    assert.equal(out.progress.watermark, 2);
+    assert.deepEqual(found.map((o) => [o.ip, o.port, o.protocol, o.data.banner]), [['::1', GREETER, 'greeter', 'HELLO v6']]);
   });
 
   it('honours the global rate limit', async () => {
