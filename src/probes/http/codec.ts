@@ -711,8 +711,9 @@ export function sha256Hex(data: Uint8Array): string {
 }
 
 /** Favicon hashes as Shodan publishes them (http.favicon.hash) plus a plain SHA-256 of the icon bytes. */
-export function faviconHashes(icon: Uint8Array): { mmh3: number; sha256: string } {
-  return { mmh3: murmur3x86_32(Buffer.from(base64Lines(icon), 'latin1')), sha256: sha256Hex(icon) };
+/** Favicon hashes as the public fingerprint sets key them: Shodan's mmh3, SHA-256, and MD5 (Recog's favicons). */
+export function faviconHashes(icon: Uint8Array): { mmh3: number; sha256: string; md5: string } {
+  return { mmh3: murmur3x86_32(Buffer.from(base64Lines(icon), 'latin1')), sha256: sha256Hex(icon), md5: createHash('md5').update(icon).digest('hex') };
 }
 
 // ───────────────────────────── response facts ─────────────────────────────

@@ -1,6 +1,7 @@
 // Stage: probes (http, https). The probes run through runProbe against in-process servers on loopback (redirect
 // chains and loops, scope refusals, chunked and huge bodies, silent and foreign services, TLS with a self-signed
 // certificate) and against the real daemons of the testbed.
+import { createHash } from 'node:crypto';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -111,6 +112,7 @@ describe('http probe against loopback fixtures', () => {
     assert.equal(d.redirectNotFollowed, undefined);
     assert.equal(d.faviconMmh3, faviconHashes(ICON).mmh3);
     assert.equal(d.faviconSha256, faviconHashes(ICON).sha256);
+    assert.equal(d.faviconMd5, createHash('md5').update(ICON).digest('hex'));
     assert.deepEqual(srv.seen.map((s) => s.path), ['/', '/web/', '/web/login.html', '/web/static/cam.ico']);
     assert.ok(srv.seen.every((s) => s.host === `127.0.0.1:${srv.port}` && s.method === 'GET'));
     assert.match(srv.seen[0]!.userAgent!, /^iotscope\/.*iotscope test suite/);

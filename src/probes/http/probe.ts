@@ -167,13 +167,14 @@ async function scanHttp(ctx: ProbeContext, target: ProbeTarget, tls: boolean): P
     if (icon) {
       data.faviconMmh3 = icon.mmh3;
       data.faviconSha256 = icon.sha256;
+      data.faviconMd5 = icon.md5;
     }
   }
   return { status: 'success', data: data as Record<string, unknown>, raw };
 }
 
 /** The favicon's hashes, or null when there is none (not 200, empty, cut off) or fetching it failed: never fatal. */
-async function fetchFavicon(ctx: ProbeContext, origin: HttpOrigin, path: string, timeoutMs: number): Promise<{ mmh3: number; sha256: string } | null> {
+async function fetchFavicon(ctx: ProbeContext, origin: HttpOrigin, path: string, timeoutMs: number): Promise<ReturnType<typeof faviconHashes> | null> {
   try {
     const c = await ctx.connect({ ip: origin.ip, port: origin.port, tls: origin.tls });
     const { response } = await exchange(c, origin, path, ctx, timeoutMs);
