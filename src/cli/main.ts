@@ -11,6 +11,8 @@ import { registerImportCommand } from './commands/import.ts';
 import { registerLabCommand } from './commands/lab.ts';
 import { registerInventoryCommands } from './commands/inventory.ts';
 import { registerScanCommand } from './commands/scan.ts';
+import { registerKnowledgeCommands } from './commands/kb.ts';
+import { assessAfterRun, registerFindingCommands } from './commands/findings.ts';
 import { CliError } from './errors.ts';
 import { openStore } from './store.ts';
 import { printable } from '../core/bytes.ts';
@@ -25,9 +27,11 @@ export function buildProgram(): Command {
   registerDemoCommand(program);
   registerScanCommand(program);
   registerLabCommand(program);
-  registerImportCommand(program, { openStore, afterImport: (store, runId, db) => fingerprintAfterRun(store, db, runId) });
+  registerImportCommand(program, { openStore, afterImport: async (store, runId, db) => { await fingerprintAfterRun(store, db, runId); await assessAfterRun(store, runId); } });
   registerInventoryCommands(program);
   registerDeviceCommands(program);
+  registerKnowledgeCommands(program);
+  registerFindingCommands(program);
   return program;
 }
 

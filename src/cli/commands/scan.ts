@@ -18,6 +18,8 @@ import { describeObservation } from '../describe.ts';
 import { renderTable } from '../table.ts';
 import { CliError } from '../errors.ts';
 import { fingerprintAfterRun } from './devices.ts';
+import { assessAfterRun } from './findings.ts';
+import { assertAuditAllowed, auditRun } from '../../assess/credentials/audit.ts';
 
 export interface ScanCliOptions {
   scope?: string;
@@ -33,6 +35,7 @@ export interface ScanCliOptions {
   progress: boolean;
   seed?: string;
   db?: string;
+  checkCredentials?: boolean;
 }
 
 export const SCAN_DEFAULTS = { rate: '500', concurrency: '200', perHost: '8', timeout: '4000', connectTimeout: '2000', retries: '2', progress: true } as const;
@@ -87,6 +90,7 @@ export function registerScanCommand(program: Command): void {
     .option('--resume [run]', 'continue an interrupted scan (the latest, or the given run id)')
     .option('--seed <n>', 'order of the walk (default random)')
     .option('--json', 'print observations as JSON lines on stdout')
+    .option('--check-credentials', 'after the scan, try listed default credentials on the services found (only if the scope file authorises "credentials")')
     .option('--no-progress', 'no progress display')
     .addOption(new Option('--db <path>', 'store file (default $IOTSCOPE_DB or the user data directory)'))
     .action(async (targetArgs: string[], o: ScanCliOptions) => {
@@ -145,6 +149,14 @@ export async function scanCommand(targetArgs: string[], o: ScanCliOptions): Prom
       await store.createRun(run);
     }
 
+    // Refuse before the first packet, not after a long scan.
+    if (o.checkCredentials) {
+      try {
+        assertAuditAllowed(scope, true);
+      } catch (e) {
+        throw new CliError((e as Error).message);
+      }
+    }
     const targetSet = new TargetSet(targets);
     const seed = Number((run.spec as { seed: number }).seed);
     const controller = new AbortController();
@@ -186,6 +198,11 @@ export async function scanCommand(targetArgs: string[], o: ScanCliOptions): Prom
     process.off('SIGTERM', onSignal);
     const status = outcome.interrupted ? 'interrupted' : 'done';
     await fingerprintAfterRun(store, o.db, run.id, !!o.json);
+    await assessAfterRun(store, run.id, !!o.json);
+    if (o.checkCredentials && !outcome.interrupted) {
+      const audit = await auditRun(store, { runId: run.id, scope, requested: true, rate: int(o.rate, 'rate', 0), limits: {}, probeLimits: { timeoutMs: int(o.timeout, 'timeout', 100) } });
+      if (!o.json) process.stderr.write(`credential audit: ${audit.audited.length} service(s), ${audit.attempts} attempt(s), ${audit.findings.length} default credential(s) accepted\n`);
+    }
     await store.finishRun(run.id, status, { found: outcome.progress.found, total: outcome.progress.total, done: outcome.progress.watermark + outcome.progress.doneAbove.length });
     if (!o.json) {
       if (found.length) process.stdout.write(`${renderTable(['address', 'port', 'protocol', 'status', 'what it says'], found.sort(byAddress).map((f) => [f.ip, `${f.port}/${f.transport}`, f.protocol, f.status, describeObservation(f)]), 70)}\n`);
