@@ -11,6 +11,7 @@ import { CliError } from '../errors.ts';
 import { openStore, resolveDbPath } from '../store.ts';
 import { renderTable } from '../table.ts';
 import { printable } from '../../core/bytes.ts';
+import { vulnerabilityStats } from './kb.ts';
 
 export function recogDirFor(dbOption: string | undefined): string {
   return join(dirname(resolveDbPath(dbOption)), 'fingerprints', 'recog');
@@ -103,8 +104,9 @@ export function registerDeviceCommands(program: Command): void {
     const store = await openStore(o.db);
     try {
       const s = await store.inventoryStats(deviceFilterFrom(o));
+      const vulns = await vulnerabilityStats(store);
       if (o.json) {
-        process.stdout.write(`${JSON.stringify(s, null, 2)}\n`);
+        process.stdout.write(`${JSON.stringify({ ...s, vulnerabilities: vulns }, null, 2)}\n`);
         return;
       }
       const section = (title: string, rows: { key: string; count: number }[]) =>
@@ -118,6 +120,7 @@ export function registerDeviceCommands(program: Command): void {
           section('by firmware', s.byFirmware),
           section('by port (devices with the port open)', s.byPort),
           section('by protocol (devices speaking it)', s.byProtocol),
+          `vulnerabilities (open CVE findings; iotscope vulns lists them)\n${renderTable(['', 'count'], [['vulnerable devices', vulns.vulnerableDevices], ['CVEs', vulns.cves], ['CVEs in CISA KEV', vulns.kevCves], ['devices with a KEV CVE', vulns.kevDevices], ['findings definite / possible', `${vulns.definite} / ${vulns.possible}`]])}\n`,
         ].join('\n'),
       );
     } finally {

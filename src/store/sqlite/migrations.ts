@@ -75,4 +75,40 @@ export const MIGRATIONS: string[] = [
    CREATE INDEX findings_ip ON findings (ip_key);
    CREATE INDEX findings_kind ON findings (kind, finding_id);
    CREATE INDEX findings_state ON findings (state, severity);`,
+  // Knowledge base (src/knowledge): CVE records per source, KEV catalog, EPSS scores, and the state of updates.
+  `CREATE TABLE kb_nvd (
+     id TEXT PRIMARY KEY,
+     last_modified TEXT NOT NULL,
+     record TEXT NOT NULL
+   );
+   CREATE TABLE kb_cve5 (
+     id TEXT PRIMARY KEY,
+     date_updated TEXT NOT NULL,
+     record TEXT NOT NULL
+   );
+   CREATE TABLE kb_kev (
+     id TEXT PRIMARY KEY,
+     date_added TEXT NOT NULL,
+     record TEXT NOT NULL
+   );
+   CREATE TABLE kb_epss (
+     id TEXT PRIMARY KEY,
+     score REAL NOT NULL,
+     percentile REAL NOT NULL,
+     score_date TEXT,
+     model TEXT
+   );
+   CREATE TABLE kb_sources (
+     source TEXT PRIMARY KEY,
+     last_success TEXT,
+     state TEXT NOT NULL DEFAULT '{}'
+   );
+   CREATE TABLE kb_files (
+     path TEXT PRIMARY KEY,
+     size INTEGER NOT NULL,
+     mtime_ms REAL NOT NULL,
+     format TEXT NOT NULL,
+     records INTEGER NOT NULL,
+     imported_at TEXT NOT NULL
+   );`,
 ];

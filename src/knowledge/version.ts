@@ -1,0 +1,144 @@
+// Stage: knowledge (pure). Firmware-aware version comparison for matching devices to vulnerable ranges. Embedded
+// firmware versions carry V prefixes, build numbers and dates ("V5.4.5 build 170124"), letter suffixes ("1.0.2k"),
+// release-line prefixes ("h4.5.1" vs "c4.5.1") and free text; when two versions cannot be ordered with confidence
+// the answer is 'undecidable', never a guess.
+
+export type Order = -1 | 0 | 1;
+export type Comparison = Order | 'undecidable';
+
+const PRE_RELEASE: Record<string, number> = { alpha: 0, a: 0, beta: 1, b: 1, pre: 2, rc: 3 };
+
+export interface ParsedVersion {
+  /** a release-line prefix other than V ("h" in QNAP's h4.5.1, "c" in c4.5.1) */
+  line: string;
+  /** numeric components, trailing zeros removed */
+  nums: number[];
+  /** 'date' for a bare yyyymmdd, 'serial' for another bare number of six or more digits, else 'dotted' */
+  shape: 'dotted' | 'date' | 'serial';
+  /** after the numbers: none, a pre-release tag (rc1, beta2), a post-release letter (1.0.2k) or letters+digits (b01) */
+  suffix: { kind: 'none' } | { kind: 'pre'; rank: number; n: number } | { kind: 'letter'; letter: string } | { kind: 'tagged'; tag: string; n: number };
+  /** build number or build date ("build 170124", "Build 20230219") */
+  build: number | null;
+}
+
+const MAX_VERSION_LENGTH = 100;
+
+/** Parse a version, or null when it is not one we can order ("-", "*", free text, wildcards like "X.X"). */
+export function parseVersion(raw: string): ParsedVersion | null {
+  if (typeof raw !== 'string' || raw.length > MAX_VERSION_LENGTH) return null;
+  let s = raw.trim().toLowerCase();
+  if (!s || s === '-' || s === '*') return null;
+  let line = '';
+  const prefix = /^(?:version|ver\.?|v)\s*(?=\d)/.exec(s);
+  if (prefix) s = s.slice(prefix[0].length);
+  else {
+    const lineM = /^([a-z]{1,2})(?=\d)/.exec(s);
+    if (lineM) {
+      line = lineM[1]!;
+      s = s.slice(line.length);
+    }
+  }
+  const main = /^(\d{1,12})((?:\.\d{1,12}){0,8})/.exec(s);
+  if (!main) return null;
+  let rest = s.slice(main[0].length);
+  const nums = [main[1]!, ...main[2]!.split('.').slice(1)].map(Number);
+  const shape: ParsedVersion['shape'] = nums.length === 1 && /^(19|20)\d{6}$/.test(main[1]!) ? 'date' : nums.length === 1 && main[1]!.length >= 6 ? 'serial' : 'dotted';
+  let suffix: ParsedVersion['suffix'] = { kind: 'none' };
+  const tag = /^[-.]?([a-z]+)\.?(\d*)/.exec(rest);
+  if (tag && tag[1] !== 'build') {
+    const word = tag[1]!;
+    const n = tag[2] ? Number(tag[2]) : 0;
+    if (word in PRE_RELEASE && (word.length > 1 || tag[2])) {
+      // "rc1", "beta2", "alpha" — but a lone "a"/"b" with digits ("b01") is a vendor's own numbering
+      suffix = word.length > 1 ? { kind: 'pre', rank: PRE_RELEASE[word]!, n } : { kind: 'tagged', tag: word, n };
+    } else if (!tag[2] && word.length === 1) suffix = { kind: 'letter', letter: word };
+    else if (tag[2]) suffix = { kind: 'tagged', tag: word, n };
+    else return null;
+    rest = rest.slice(tag[0].length);
+  }
+  let build: number | null = null;
+  const b = /^[\s_(.-]*build[\s:._-]*(\d{1,14})\)?/.exec(rest);
+  if (b) {
+    build = Number(b[1]);
+    rest = rest.slice(b[0].length);
+  }
+  if (rest.replace(/[\s)]+/g, '')) return null;
+  while (nums.length > 1 && nums[nums.length - 1] === 0) nums.pop();
+  return { line, nums, shape, suffix, build };
+}
+
+function cmp(a: number, b: number): Order {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function compareNums(a: number[], b: number[]): Order {
+  const n = Math.max(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const c = cmp(a[i] ?? 0, b[i] ?? 0);
+    if (c) return c;
+  }
+  return 0;
+}
+
+function compareSuffix(a: ParsedVersion['suffix'], b: ParsedVersion['suffix']): Comparison {
+  // Order of kinds that compare with each other: pre-release < release < post-release letter.
+  const rank = (s: ParsedVersion['suffix']) => (s.kind === 'pre' ? 0 : s.kind === 'none' ? 1 : s.kind === 'letter' ? 2 : -1);
+  if (a.kind === 'tagged' || b.kind === 'tagged') {
+    if (a.kind === 'tagged' && b.kind === 'tagged' && a.tag === b.tag) return cmp(a.n, b.n);
+    return 'undecidable';
+  }
+  const ra = rank(a);
+  const rb = rank(b);
+  if (ra !== rb) return cmp(ra, rb);
+  if (a.kind === 'pre' && b.kind === 'pre') return cmp(a.rank, b.rank) || cmp(a.n, b.n);
+  if (a.kind === 'letter' && b.kind === 'letter') return a.letter < b.letter ? -1 : a.letter > b.letter ? 1 : 0;
+  return 0;
+}
+
+export function compareParsed(a: ParsedVersion, b: ParsedVersion): Comparison {
+  if (a.line !== b.line || a.shape !== b.shape) return 'undecidable';
+  const n = compareNums(a.nums, b.nums);
+  if (n) return n;
+  const s = compareSuffix(a.suffix, b.suffix);
+  if (s !== 0) return s;
+  if (a.build !== null && b.build !== null) return cmp(a.build, b.build);
+  // "1.1.4 Build 20230219" against "1.1.4": which build a bare "1.1.4" means is unknown.
+  if (a.build !== null || b.build !== null) return 'undecidable';
+  return 0;
+}
+
+/** Compare two versions: -1, 0, 1, or 'undecidable'. Antisymmetric; transitive over decidable answers. */
+export function compareVersions(a: string, b: string): Comparison {
+  if (a.trim().toLowerCase() === b.trim().toLowerCase() && a.trim() !== '') return 0;
+  const pa = parseVersion(a);
+  const pb = parseVersion(b);
+  if (!pa || !pb) return 'undecidable';
+  return compareParsed(pa, pb);
+}
+
+export interface VersionRange {
+  startIncluding?: string;
+  startExcluding?: string;
+  endIncluding?: string;
+  endExcluding?: string;
+}
+
+export type RangeAnswer = boolean | 'undecidable';
+
+/** Is the version inside the range? Unbounded sides always hold. */
+export function inRange(version: string, r: VersionRange): RangeAnswer {
+  let undecidable = false;
+  const check = (bound: string | undefined, ok: (c: Order) => boolean): boolean => {
+    if (bound === undefined || bound === '' || bound === '*') return true;
+    const c = compareVersions(version, bound);
+    if (c === 'undecidable') {
+      undecidable = true;
+      return true;
+    }
+    return ok(c);
+  };
+  const inside =
+    check(r.startIncluding, (c) => c >= 0) && check(r.startExcluding, (c) => c > 0) && check(r.endIncluding, (c) => c <= 0) && check(r.endExcluding, (c) => c < 0);
+  if (!inside) return false;
+  return undecidable ? 'undecidable' : true;
+}
