@@ -78,18 +78,89 @@ function operator(v: unknown, path: string): 'AND' | 'OR' {
   return v;
 }
 
+/**
+ * Where JSON text first stops being valid, and why: a small grammar walk run only after JSON.parse failed (V8's
+ * messages do not always carry a position). Iterative, so hostile nesting cannot overflow the stack.
+ */
+export function jsonErrorAt(text: string): { offset: number; reason: string } {
+  let i = 0;
+  const n = text.length;
+  const ws = () => {
+    while (i < n && (text[i] === ' ' || text[i] === '\n' || text[i] === '\r' || text[i] === '\t')) i++;
+  };
+  const end = (what: string) => ({ offset: i, reason: i >= n ? `truncated JSON (input ends inside ${what})` : `unexpected ${JSON.stringify(text[i])} in ${what}` });
+  // stack of open containers: '{' or '['
+  const stack: string[] = [];
+  // whether the innermost container still waits for its first member
+  let first = false;
+  const value = (): { offset: number; reason: string } | null => {
+    ws();
+    const c = text[i];
+    if (c === '{' || c === '[') {
+      stack.push(c);
+      i++;
+      ws();
+      if (text[i] === (c === '{' ? '}' : ']')) {
+        stack.pop();
+        i++;
+      } else first = true;
+      return null;
+    }
+    if (c === '"') {
+      i++;
+      while (i < n && text[i] !== '"') {
+        if (text[i] === '\\') i++;
+        else if (text.charCodeAt(i) < 0x20) return end('a string');
+        i++;
+      }
+      if (i >= n) return end('a string');
+      i++;
+      return null;
+    }
+    const lit = /^(?:-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null)/.exec(text.slice(i, i + 400));
+    if (!lit) return end('a value');
+    i += lit[0].length;
+    return null;
+  };
+  let err = value();
+  if (err) return err;
+  while (stack.length) {
+    const top = stack[stack.length - 1]!;
+    ws();
+    // after a member value: "," or the closing bracket
+    if (first) first = false;
+    else if (text[i] === ',') {
+      i++;
+      ws();
+    } else if (text[i] === (top === '{' ? '}' : ']')) {
+      stack.pop();
+      i++;
+      continue;
+    } else return end(top === '{' ? 'an object' : 'an array');
+    if (top === '{') {
+      if (text[i] !== '"') return end('an object (expected a key)');
+      err = value();
+      if (err) return err;
+      ws();
+      if (text[i] !== ':') return end('an object (expected ":")');
+      i++;
+    }
+    err = value();
+    if (err) return err;
+  }
+  ws();
+  return i < n ? { offset: i, reason: `unexpected ${JSON.stringify(text[i])} after the end of the JSON value` } : { offset: n, reason: 'invalid JSON' };
+}
+
 /** Parse JSON text; a syntax error reports its byte offset, line and column. */
 export function parseJsonText(text: string): unknown {
   try {
     return JSON.parse(text);
-  } catch (e) {
-    const msg = (e as Error).message;
-    const m = /position (\d+)/.exec(msg);
-    const at = m ? Number(m[1]) : text.length;
-    const before = text.slice(0, at);
+  } catch {
+    const { offset, reason } = jsonErrorAt(text);
+    const before = text.slice(0, offset);
     const line = before.split('\n').length;
-    const col = at - before.lastIndexOf('\n');
-    const reason = m ? msg.replace(/ in JSON at position \d+.*$/, '').replace(/\s*\(line \d+ column \d+\)$/, '') : /end of JSON|Unterminated|Expected/.test(msg) ? 'truncated JSON (unexpected end of input)' : msg;
+    const col = offset - before.lastIndexOf('\n');
     throw new KbFormatError(reason, `byte ${Buffer.byteLength(before)} (line ${line}, column ${col})`);
   }
 }
