@@ -60,6 +60,7 @@ function bool(v: unknown, path: string, dflt: boolean): boolean {
 }
 function kindOf(v: unknown): string {
   if (v === null) return 'null';
+  if (v === undefined) return 'nothing';
   if (Array.isArray(v)) return 'an array';
   return typeof v === 'object' ? 'an object' : `${typeof v} ${JSON.stringify(v).slice(0, 40)}`;
 }
