@@ -63,13 +63,30 @@ export class Aliases {
     return this.vendorByKey.get(k) ?? this.vocabulary.vendor(k) ?? this.vocabulary.vendor(name) ?? k;
   }
 
+  // Matching asks for the same few thousand names for every device: remember the answers.
+  private readonly vendorKeyCache = new Map<string, string>();
+  private readonly productKeyCache = new Map<string, string>();
+
   vendorKey(name: string): string {
-    return nameKey(this.canonicalVendor(name));
+    let k = this.vendorKeyCache.get(name);
+    if (k === undefined) {
+      if (this.vendorKeyCache.size > 100_000) this.vendorKeyCache.clear();
+      k = nameKey(this.canonicalVendor(name));
+      this.vendorKeyCache.set(name, k);
+    }
+    return k;
   }
 
   /** The product key under a vendor key, through the product aliases. */
   productKeyOf(vendorKey: string, product: string): string {
-    const p = productKey(product);
-    return this.productByKey.get(`${vendorKey}\u0000${p}`) ?? p;
+    const ck = `${vendorKey}\u0000${product}`;
+    let k = this.productKeyCache.get(ck);
+    if (k === undefined) {
+      if (this.productKeyCache.size > 100_000) this.productKeyCache.clear();
+      const p = productKey(product);
+      k = this.productByKey.get(`${vendorKey}\u0000${p}`) ?? p;
+      this.productKeyCache.set(ck, k);
+    }
+    return k;
   }
 }

@@ -72,8 +72,10 @@ interface IndexedCriterion {
   productKey: string;
 }
 
+/** What matching keeps of an NVD record: its configurations and what a finding shows. Descriptions, CWEs and the
+ *  long reference lists stay in the store, so an index over the whole NVD fits comfortably in memory. */
 interface IndexedNvd {
-  cve: NvdCve;
+  cve: Pick<NvdCve, 'configurations' | 'cvss' | 'references' | 'kev'> & { title: string };
   crit: Map<CpeMatch, IndexedCriterion>;
 }
 
@@ -122,7 +124,11 @@ export class VulnIndex {
       n.children?.forEach(visit);
     };
     for (const c of cve.configurations) c.nodes.forEach(visit);
-    this.nvd.set(cve.id, { cve, crit });
+    const best = pickCvss(cve.cvss);
+    this.nvd.set(cve.id, {
+      cve: { configurations: cve.configurations, cvss: best ? [best] : [], references: rankReferences(cve.references).slice(0, 5), ...(cve.kev ? { kev: cve.kev } : {}), title: titleOf(cve.id, cve.description) },
+      crit,
+    });
   }
 
   addCve5(r: Cve5Record): void {
@@ -190,7 +196,18 @@ export class VulnIndex {
     return { facts, vendorKeys, hardwareKnown };
   }
 
+  private readonly factCache = new Map<string, DeviceFact | null>();
   private factOfCpe(c: string): DeviceFact | null {
+    let f = this.factCache.get(c);
+    if (f === undefined) {
+      if (this.factCache.size > 100_000) this.factCache.clear();
+      f = this.parseFact(c);
+      this.factCache.set(c, f);
+    }
+    return f;
+  }
+
+  private parseFact(c: string): DeviceFact | null {
     const wfn = tryParseCpe(c);
     if (!wfn || wfn.vendor === ANY || wfn.product === ANY || (wfn.part !== 'a' && wfn.part !== 'o' && wfn.part !== 'h')) return null;
     const vk = this.aliases.vendorKey(literalOf(wfn.vendor) ?? '');
@@ -210,7 +227,7 @@ export class VulnIndex {
       const m = this.matchOne(id, p);
       if (m) out.push(m);
     }
-    return out.sort((a, b) => (a.answer === b.answer ? a.cve.localeCompare(b.cve) : a.answer === 'definite' ? -1 : 1));
+    return out.sort((a, b) => (a.answer === b.answer ? (a.cve < b.cve ? -1 : a.cve > b.cve ? 1 : 0) : a.answer === 'definite' ? -1 : 1));
   }
 
   private matchOne(id: string, p: DeviceProfile): VulnMatch | null {
@@ -239,12 +256,12 @@ export class VulnIndex {
       ...(cvss ? { cvss } : {}),
       ...(kev ? { kev } : {}),
       ...(e ? { epss: { score: e.score, percentile: e.percentile, ...(e.date ? { date: e.date } : {}) } } : {}),
-      title: titleOf(id, n?.cve.description ?? c5?.description ?? '', kev),
+      title: kev?.name ?? n?.cve.title ?? titleOf(id, c5?.description ?? ''),
       references: rankReferences([...(n?.cve.references ?? []), ...(c5?.references ?? [])]),
     };
   }
 
-  private kevOf(id: string, n?: NvdCve, c5?: Cve5Record): KevFacts | undefined {
+  private kevOf(id: string, n?: Pick<NvdCve, 'kev'>, c5?: Cve5Record): KevFacts | undefined {
     const k = this.kev.get(id);
     if (k) {
       const { cveId: _id, vendorProject: _v, product: _p, ...facts } = k;
@@ -296,7 +313,6 @@ export class VulnIndex {
   private criterionAgainstFact(c: IndexedCriterion, f: DeviceFact): LeafResult {
     const m = c.m;
     const reasons: string[] = [];
-    const matched = [{ criteria: m.criteria, fact: f.from, ...(f.version ? { version: f.version } : {}) }];
     // Attributes other than part/vendor/product/version must not contradict what the fact says.
     let restricted = false;
     for (const a of CPE_ATTRIBUTES.slice(4)) {
@@ -313,7 +329,7 @@ export class VulnIndex {
       r: restricted && r === 2 ? 1 : r,
       conf,
       reasons: [...reasons, why],
-      matched,
+      matched: [{ criteria: m.criteria, fact: f.from, ...(f.version ? { version: f.version } : {}) }],
       vulnerableHit: m.vulnerable,
       ...(fixed ? { fixed } : {}),
     });
@@ -326,10 +342,10 @@ export class VulnIndex {
     }
     const hasRange = m.startIncluding !== undefined || m.startExcluding !== undefined || m.endIncluding !== undefined || m.endExcluding !== undefined;
     if (hasRange) {
-      const range = [m.startIncluding && `≥ ${m.startIncluding}`, m.startExcluding && `> ${m.startExcluding}`, m.endIncluding && `≤ ${m.endIncluding}`, m.endExcluding && `< ${m.endExcluding}`].filter(Boolean).join(', ');
-      if (!f.version) return hit(1, 'model-only', `affected versions ${range}; the device's version is not known`, fixed);
+      if (!f.version) return hit(1, 'model-only', `affected versions ${rangeText(m)}; the device's version is not known`, fixed);
       const r = inRange(f.version, m);
       if (r === false) return NO;
+      const range = rangeText(m);
       if (r === 'undecidable') return hit(1, 'undecidable', `version ${f.version} cannot be compared with the affected range ${range}`, fixed);
       return hit(2, 'version-verified', `version ${f.version} is in the affected range ${range}`, fixed);
     }
@@ -388,6 +404,10 @@ export class VulnIndex {
     if (a.defaultStatus === 'affected') return mk(2, 'model-only', `${a.product} is affected unless listed otherwise, and ${f.version} is not listed`, fixed);
     return { ...NO, fixed };
   }
+}
+
+function rangeText(m: CpeMatch): string {
+  return [m.startIncluding && `≥ ${m.startIncluding}`, m.startExcluding && `> ${m.startExcluding}`, m.endIncluding && `≤ ${m.endIncluding}`, m.endExcluding && `< ${m.endExcluding}`].filter(Boolean).join(', ');
 }
 
 function describe(v: { version: string; lessThan?: string; lessThanOrEqual?: string; status: string }): string {
@@ -455,7 +475,8 @@ export function pickCvss(list: Cvss[]): Cvss | undefined {
 
 function titleOf(id: string, description: string, kev?: KevFacts): string {
   if (kev?.name) return kev.name;
-  const first = description.split(/(?<=\.)\s/)[0] ?? '';
+  const stop = description.search(/\.\s/);
+  const first = stop >= 0 ? description.slice(0, stop + 1) : description;
   return first ? (first.length > 140 ? first.slice(0, 139) + '…' : first) : id;
 }
 

@@ -107,11 +107,25 @@ export function compareParsed(a: ParsedVersion, b: ParsedVersion): Comparison {
   return 0;
 }
 
+// Matching compares the same few thousand range bounds and firmware strings again and again: parse each once.
+const parsedCache = new Map<string, ParsedVersion | null>();
+const CACHE_LIMIT = 200_000;
+function parsedOf(s: string): ParsedVersion | null {
+  let p = parsedCache.get(s);
+  if (p === undefined) {
+    if (parsedCache.size >= CACHE_LIMIT) parsedCache.clear();
+    p = parseVersion(s);
+    parsedCache.set(s, p);
+  }
+  return p;
+}
+
 /** Compare two versions: -1, 0, 1, or 'undecidable'. Antisymmetric; transitive over decidable answers. */
 export function compareVersions(a: string, b: string): Comparison {
+  if (a === b && a.trim() !== '') return 0;
   if (a.trim().toLowerCase() === b.trim().toLowerCase() && a.trim() !== '') return 0;
-  const pa = parseVersion(a);
-  const pb = parseVersion(b);
+  const pa = parsedOf(a);
+  const pb = parsedOf(b);
   if (!pa || !pb) return 'undecidable';
   return compareParsed(pa, pb);
 }
