@@ -1,7 +1,7 @@
 // Test support: the real-daemon testbed in ../shared/testbed (network namespaces on this machine). Tests that need
 // it call requireTestbed(t): without root or without ../shared it skips with the reason, except under CI, where
 // a skip would hide a broken run and so fails instead.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,18 +41,25 @@ export function require_(t: TestContext, what: 'testbed' | 'root' | 'fixtures'):
 }
 
 let started = false;
-/** True when every lab namespace exists and the broker answers. */
-function labUp(): boolean {
-  const ns = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout ?? '';
-  if (!['iotlab-cam', 'iotlab-router', 'iotlab-broker'].every((n) => ns.includes(n))) return false;
-  const probe = spawnSync('bash', ['-c', 'exec 3<>/dev/tcp/10.213.0.30/1883 && exec 3<>/dev/tcp/10.213.0.10/23'], { timeout: 3000 });
-  return probe.status === 0;
-}
+const LAB_CHECK = [
+  "ip netns list | grep -q iotlab-cam",
+  "ip netns list | grep -q iotlab-router",
+  "ip netns list | grep -q iotlab-broker",
+  "timeout 3 bash -c 'exec 3<>/dev/tcp/10.213.0.30/1883'",
+  "timeout 3 bash -c 'exec 3<>/dev/tcp/10.213.0.10/23'",
+  "timeout 3 bash -c 'exec 3<>/dev/tcp/10.213.0.20/22'",
+].join(' && ');
 
-/** Start the testbed unless it is already up. Returns its targets. */
+/**
+ * Start the testbed unless it is already up, and return its targets. Test files run in parallel: the check and the
+ * start happen under one lock, so a second file never tears down (start.sh rebuilds from scratch) a lab the first
+ * one just started.
+ */
 export function ensureTestbed(): TestbedTarget[] {
-  if (!started && !labUp()) {
-    execFileSync(join(TESTBED, 'start.sh'), [], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 900_000 });
+  if (!started) {
+    const script = `${LAB_CHECK} || ${JSON.stringify(join(TESTBED, 'start.sh'))} >/dev/null`;
+    const r = spawnSync('flock', ['-w', '900', '/run/iotscope-testbed.lock', 'bash', '-c', script], { stdio: ['ignore', 'ignore', 'inherit'], timeout: 900_000 });
+    if (r.status !== 0) throw new Error(`the testbed did not come up (start.sh exit ${r.status}); see its log lines above`);
   }
   started = true;
   return readTargets();
