@@ -46,6 +46,7 @@ interface DeviceCliOptions {
   limit?: string;
   offset?: string;
   json?: boolean;
+  history?: boolean;
 }
 
 function addDeviceFilters(cmd: Command): Command {
@@ -89,10 +90,22 @@ function deviceRow(d: Device): unknown[] {
 }
 
 export function registerDeviceCommands(program: Command): void {
-  addDeviceFilters(program.command('devices').description('the device inventory: one identified device per address')).action(async (o: DeviceCliOptions) => {
+  addDeviceFilters(program.command('devices').description('the device inventory: one identified device per address'))
+    .option('--history', 'what changed between scans (new devices, firmware and identity changes) instead of the list')
+    .action(async (o: DeviceCliOptions) => {
     const store = await openStore(o.db);
     try {
       const rows = await store.devices(deviceFilterFrom(o));
+      if (o.history) {
+        const wanted = new Set(rows.map((d) => d.ip));
+        const events = (await store.deviceEvents()).filter((e) => wanted.has(e.ip));
+        if (o.json) process.stdout.write(`${JSON.stringify(events, null, 2)}\n`);
+        else
+          process.stdout.write(
+            `${renderTable(['time', 'address', 'event', 'change'], events.map((e) => [e.time, e.ip, e.kind, e.kind === 'new-device' ? '' : `${'field' in e ? `${e.field}: ` : 'firmware: '}${e.from} → ${e.to}`]), 80)}\n${events.length} events\n`,
+          );
+        return;
+      }
       if (o.json) process.stdout.write(`${JSON.stringify(rows, null, 2)}\n`);
       else process.stdout.write(`${renderTable(['address', 'vendor', 'model', 'firmware', 'type', 'confidence', 'os', 'noise', 'last seen'], rows.map(deviceRow), 40)}\n${rows.length} devices\n`);
     } finally {
