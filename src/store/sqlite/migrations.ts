@@ -111,4 +111,38 @@ export const MIGRATIONS: string[] = [
      records INTEGER NOT NULL,
      imported_at TEXT NOT NULL
    );`,
+  // Dashboard accounts (src/web): users with a role, login sessions, API tokens and one-time setup links. Secrets are
+  // kept only as SHA-256 hashes (tokens) or scrypt hashes (passwords).
+  `CREATE TABLE web_users (
+     id INTEGER PRIMARY KEY,
+     name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+     role TEXT NOT NULL CHECK (role IN ('viewer', 'analyst', 'admin')),
+     password_hash TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     disabled INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE TABLE web_sessions (
+     id_hash TEXT PRIMARY KEY,
+     user_id INTEGER NOT NULL REFERENCES web_users(id) ON DELETE CASCADE,
+     csrf TEXT NOT NULL,
+     created_at TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     last_seen TEXT NOT NULL
+   );
+   CREATE INDEX web_sessions_user ON web_sessions (user_id);
+   CREATE TABLE web_tokens (
+     id INTEGER PRIMARY KEY,
+     user_id INTEGER NOT NULL REFERENCES web_users(id) ON DELETE CASCADE,
+     label TEXT NOT NULL,
+     token_hash TEXT NOT NULL UNIQUE,
+     created_at TEXT NOT NULL,
+     expires_at TEXT,
+     last_used TEXT
+   );
+   CREATE TABLE web_setup_links (
+     token_hash TEXT PRIMARY KEY,
+     created_at TEXT NOT NULL,
+     expires_at TEXT NOT NULL,
+     used_at TEXT
+   );`,
 ];
