@@ -242,23 +242,38 @@ export class VulnIndex {
     }
     if (!res || res.r === 0 || !res.vulnerableHit) return null;
     const fixed = res.fixed ?? (basis === 'nvd' && c5 ? this.evalCve5(c5, p).fixed : undefined);
-    const kev = this.kevOf(id, n?.cve, c5);
-    const e = this.epss.get(id);
-    const cvss = pickCvss([...(n?.cve.cvss ?? []), ...(c5?.cvss ?? [])]);
+    const facts = this.factsOf(id, n, c5);
     return {
       cve: id,
       answer: res.r === 2 ? 'definite' : 'possible',
       confidence: res.conf ?? 'model-only',
-      reasons: [...new Set(res.reasons)],
+      reasons: res.reasons.length > 1 ? [...new Set(res.reasons)] : res.reasons,
       basis,
       matched: res.matched,
       ...(fixed ? { fixedVersion: fixed } : {}),
+      ...facts,
+    };
+  }
+
+  // What a finding shows about a CVE regardless of the device (CVSS, KEV, EPSS, title, references), built once per
+  // CVE per run: many devices share the same CVEs.
+  private readonly factsCache = new Map<string, Pick<VulnMatch, 'cvss' | 'kev' | 'epss' | 'title' | 'references'>>();
+  private factsOf(id: string, n: IndexedNvd | undefined, c5: Cve5Record | undefined): Pick<VulnMatch, 'cvss' | 'kev' | 'epss' | 'title' | 'references'> {
+    let f = this.factsCache.get(id);
+    if (f) return f;
+    const kev = this.kevOf(id, n?.cve, c5);
+    const e = this.epss.get(id);
+    const cvss = pickCvss([...(n?.cve.cvss ?? []), ...(c5?.cvss ?? [])]);
+    f = {
       ...(cvss ? { cvss } : {}),
       ...(kev ? { kev } : {}),
       ...(e ? { epss: { score: e.score, percentile: e.percentile, ...(e.date ? { date: e.date } : {}) } } : {}),
       title: kev?.name ?? n?.cve.title ?? titleOf(id, c5?.description ?? ''),
       references: rankReferences([...(n?.cve.references ?? []), ...(c5?.references ?? [])]),
     };
+    if (this.factsCache.size > 200_000) this.factsCache.clear();
+    this.factsCache.set(id, f);
+    return f;
   }
 
   private kevOf(id: string, n?: Pick<NvdCve, 'kev'>, c5?: Cve5Record): KevFacts | undefined {
@@ -282,7 +297,14 @@ export class VulnIndex {
   }
 
   private evalConfig(cfg: Configuration, n: IndexedNvd, p: DeviceProfile): LeafResult {
-    const r = combine(cfg.nodes.map((node) => this.evalNode(node, n, p, 0)), cfg.operator);
+    // AND stops at the first part that does not hold: most candidates fail on their first node.
+    const parts: LeafResult[] = [];
+    for (const node of cfg.nodes) {
+      const r = this.evalNode(node, n, p, 0);
+      if (cfg.operator === 'AND' && r.r === 0 && !cfg.negate) return NO;
+      parts.push(r);
+    }
+    const r = combine(parts, cfg.operator);
     return cfg.negate ? negate(r) : r;
   }
 
@@ -325,37 +347,29 @@ export class VulnIndex {
     }
     if (restricted) reasons.push(`${m.criteria} narrows update/edition/platform, which is not known for the device`);
     if (f.part !== c.wfn.part) reasons.push(`the data names it part "${c.wfn.part}", the device's fact is part "${f.part}"`);
-    const hit = (r: Tri, conf: MatchConfidence, why: string, fixed?: string): LeafResult => ({
-      r: restricted && r === 2 ? 1 : r,
-      conf,
-      reasons: [...reasons, why],
-      matched: [{ criteria: m.criteria, fact: f.from, ...(f.version ? { version: f.version } : {}) }],
-      vulnerableHit: m.vulnerable,
-      ...(fixed ? { fixed } : {}),
-    });
     const fixed = m.endExcluding;
     if (c.wfn.part === 'h') {
       const cv = literalOf(c.wfn.version);
       if (cv && f.version && compareVersions(cv, f.version) !== 0) return NO;
       // The platform part of a configuration says nothing about versions: it leaves the confidence to the firmware part.
-      return { ...hit(2, 'model-only', `hardware ${literalOf(c.wfn.product)} matches the device's ${f.from}`), conf: m.vulnerable ? 'model-only' : null };
+      return { ...leaf(m, f, restricted, reasons, 2, 'model-only', `hardware ${literalOf(c.wfn.product)} matches the device's ${f.from}`), conf: m.vulnerable ? 'model-only' : null };
     }
     const hasRange = m.startIncluding !== undefined || m.startExcluding !== undefined || m.endIncluding !== undefined || m.endExcluding !== undefined;
     if (hasRange) {
-      if (!f.version) return hit(1, 'model-only', `affected versions ${rangeText(m)}; the device's version is not known`, fixed);
+      if (!f.version) return leaf(m, f, restricted, reasons, 1, 'model-only', `affected versions ${rangeText(m)}; the device's version is not known`, fixed);
       const r = inRange(f.version, m);
       if (r === false) return NO;
       const range = rangeText(m);
-      if (r === 'undecidable') return hit(1, 'undecidable', `version ${f.version} cannot be compared with the affected range ${range}`, fixed);
-      return hit(2, 'version-verified', `version ${f.version} is in the affected range ${range}`, fixed);
+      if (r === 'undecidable') return leaf(m, f, restricted, reasons, 1, 'undecidable', `version ${f.version} cannot be compared with the affected range ${range}`, fixed);
+      return leaf(m, f, restricted, reasons, 2, 'version-verified', `version ${f.version} is in the affected range ${range}`, fixed);
     }
-    if (c.wfn.version === ANY) return hit(2, 'model-only', `every version of ${literalOf(c.wfn.product)} is affected`);
-    if (c.wfn.version === NA) return hit(1, 'model-only', `the data gives no version ("-") for ${literalOf(c.wfn.product)}: which versions are affected is not said`);
+    if (c.wfn.version === ANY) return leaf(m, f, restricted, reasons, 2, 'model-only', `every version of ${literalOf(c.wfn.product)} is affected`);
+    if (c.wfn.version === NA) return leaf(m, f, restricted, reasons, 1, 'model-only', `the data gives no version ("-") for ${literalOf(c.wfn.product)}: which versions are affected is not said`);
     const cv = literalOf(c.wfn.version)!;
-    if (!f.version) return hit(1, 'model-only', `version ${cv} is affected; the device's version is not known`);
+    if (!f.version) return leaf(m, f, restricted, reasons, 1, 'model-only', `version ${cv} is affected; the device's version is not known`);
     const cmp = compareVersions(f.version, cv);
-    if (cmp === 0) return hit(2, 'version-verified', `version ${f.version} is the affected version ${cv}`);
-    if (cmp === 'undecidable') return hit(1, 'undecidable', `version ${f.version} cannot be compared with the affected version ${cv}`);
+    if (cmp === 0) return leaf(m, f, restricted, reasons, 2, 'version-verified', `version ${f.version} is the affected version ${cv}`);
+    if (cmp === 'undecidable') return leaf(m, f, restricted, reasons, 1, 'undecidable', `version ${f.version} cannot be compared with the affected version ${cv}`);
     return NO;
   }
 
@@ -406,6 +420,17 @@ export class VulnIndex {
   }
 }
 
+function leaf(m: CpeMatch, f: DeviceFact, restricted: boolean, reasons: string[], r: Tri, conf: MatchConfidence, why: string, fixed?: string): LeafResult {
+  return {
+    r: restricted && r === 2 ? 1 : r,
+    conf,
+    reasons: reasons.length ? [...reasons, why] : [why],
+    matched: [{ criteria: m.criteria, fact: f.from, ...(f.version ? { version: f.version } : {}) }],
+    vulnerableHit: m.vulnerable,
+    ...(fixed ? { fixed } : {}),
+  };
+}
+
 function rangeText(m: CpeMatch): string {
   return [m.startIncluding && `≥ ${m.startIncluding}`, m.startExcluding && `> ${m.startExcluding}`, m.endIncluding && `≤ ${m.endIncluding}`, m.endExcluding && `< ${m.endExcluding}`].filter(Boolean).join(', ');
 }
@@ -443,18 +468,25 @@ function better(a: LeafResult, b: LeafResult): boolean {
 }
 
 function combine(parts: LeafResult[], op: 'AND' | 'OR'): LeafResult {
+  if (parts.length === 1) return parts[0]!;
   if (!parts.length) return NO;
-  if (op === 'OR') return parts.reduce((best, r) => (better(r, best) ? r : best), NO);
-  if (parts.some((x) => x.r === 0)) return NO;
-  const r = Math.min(...parts.map((x) => x.r)) as Tri;
-  return {
-    r,
-    conf: parts.map((x) => x.conf).reduce(worseConf, null),
-    reasons: parts.flatMap((x) => x.reasons),
-    matched: parts.flatMap((x) => x.matched),
-    vulnerableHit: parts.some((x) => x.vulnerableHit),
-    ...(parts.find((x) => x.fixed) ? { fixed: parts.find((x) => x.fixed)!.fixed } : {}),
-  };
+  if (op === 'OR') {
+    let best = NO;
+    for (const r of parts) if (better(r, best)) best = r;
+    return best;
+  }
+  let r: Tri = 2;
+  let conf: MatchConfidence | null = null;
+  let vulnerableHit = false;
+  let fixed: string | undefined;
+  for (const x of parts) {
+    if (x.r === 0) return NO;
+    if (x.r < r) r = x.r;
+    conf = worseConf(conf, x.conf);
+    vulnerableHit ||= x.vulnerableHit;
+    fixed ??= x.fixed;
+  }
+  return { r, conf, reasons: parts.flatMap((x) => x.reasons), matched: parts.flatMap((x) => x.matched), vulnerableHit, ...(fixed ? { fixed } : {}) };
 }
 
 function negate(r: LeafResult): LeafResult {
