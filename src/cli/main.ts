@@ -13,6 +13,7 @@ import { registerInventoryCommands } from './commands/inventory.ts';
 import { registerScanCommand } from './commands/scan.ts';
 import { registerKnowledgeCommands } from './commands/kb.ts';
 import { assessAfterRun, registerFindingCommands } from './commands/findings.ts';
+import { registerServeCommand } from './commands/serve.ts';
 import { CliError } from './errors.ts';
 import { openStore } from './store.ts';
 import { printable } from '../core/bytes.ts';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerDeviceCommands(program);
   registerKnowledgeCommands(program);
   registerFindingCommands(program);
+  registerServeCommand(program);
   return program;
 }
 
