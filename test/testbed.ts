@@ -11,6 +11,8 @@ const here = dirname(fileURLToPath(import.meta.url));
 export const SHARED = resolve(process.env.IOTSCOPE_SHARED ?? join(here, '..', '..', 'shared'));
 export const TESTBED = join(SHARED, 'testbed');
 export const FIXTURES = join(SHARED, 'fixtures');
+/** Debian's Chromium, driven by playwright-core in the browser and PDF tests. */
+export const CHROMIUM = process.env.IOTSCOPE_CHROMIUM ?? '/usr/bin/chromium';
 
 export interface TestbedTarget {
   host: string;
@@ -28,11 +30,12 @@ function unavailable(what: string): string | null {
   }
   if (what === 'testbed' && !existsSync(join(TESTBED, 'start.sh'))) return `needs ../shared/testbed (looked in ${TESTBED})`;
   if (what === 'fixtures' && !existsSync(FIXTURES)) return `needs ../shared/fixtures (looked in ${FIXTURES})`;
+  if (what === 'chromium' && !existsSync(CHROMIUM)) return `needs Debian's chromium at ${CHROMIUM} (apt-get install chromium)`;
   return null;
 }
 
 /** Skip (locally) or fail (under CI) when the requirement is missing. Returns true when the test may go on. */
-export function require_(t: TestContext, what: 'testbed' | 'root' | 'fixtures'): boolean {
+export function require_(t: TestContext, what: 'testbed' | 'root' | 'fixtures' | 'chromium'): boolean {
   const why = unavailable(what);
   if (!why) return true;
   if (process.env.CI) throw new Error(`${t.name}: ${why}; CI must run this test, not skip it`);
