@@ -14,6 +14,7 @@ import { registerScanCommand } from './commands/scan.ts';
 import { registerKnowledgeCommands } from './commands/kb.ts';
 import { assessAfterRun, registerFindingCommands } from './commands/findings.ts';
 import { registerServeCommand } from './commands/serve.ts';
+import { registerReportCommand } from './commands/report.ts';
 import { CliError } from './errors.ts';
 import { openStore } from './store.ts';
 import { printable } from '../core/bytes.ts';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerKnowledgeCommands(program);
   registerFindingCommands(program);
   registerServeCommand(program);
+  registerReportCommand(program);
   return program;
 }
 

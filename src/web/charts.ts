@@ -32,7 +32,7 @@ export function barChart(title: string, rows: CountRow[], top = 10): ChartOption
 export function severityChart(o: Pick<Overview, 'bySeverity'>): ChartOptions {
   return {
     ...base('Open findings by severity'),
-    grid: { left: 70, right: 30, top: 40, bottom: 30 },
+    grid: { left: 70, right: 30, top: 55, bottom: 30 },
     xAxis: { type: 'category', data: o.bySeverity.map((r) => r.key) },
     yAxis: { type: 'value', minInterval: 1 },
     series: [{ type: 'bar', data: o.bySeverity.map((r) => ({ value: r.count, itemStyle: { color: SEVERITY_COLOURS[r.key] ?? '#888' } })), label: { show: true, position: 'top' } }],

@@ -135,6 +135,24 @@ export interface VendorVulnRow {
   findings: number;
 }
 
+export interface ProblemRow {
+  id: string;
+  kind: string;
+  title: string;
+  severity: Severity;
+  openDevices: number;
+  fixed: number;
+  accepted: number;
+  remediation: string;
+}
+
+export interface EventSummary {
+  byFeed: { feed: string; category: string; events: number; addresses: number }[];
+  addresses: number;
+  inInventory: number;
+  withOpenFindings: number;
+}
+
 export interface NetworkRow {
   prefix: string;
   devices: number;
@@ -452,6 +470,65 @@ export class DashboardQueries {
     return runs
       .filter((r) => trends.has(r.id))
       .map((r) => ({ ...trends.get(r.id)!, finishedAt: r.finishedAt, spec: r.spec }));
+  }
+
+  /** The most frequent open problems other than CVEs (check ids), with their remediation and how many were fixed. */
+  topProblems(scope: Scope = {}, limit = 20): ProblemRow[] {
+    const w = whereOf([
+      { sql: "kind <> 'vulnerability'", params: [] },
+      { sql: 'ip_key NOT IN (SELECT ip_key FROM devices WHERE noise IS NOT NULL)', params: [] },
+      networkClause(scope.network),
+      ...timeClauses(scope, 'last_seen'),
+    ]);
+    const rows = this.db
+      .prepare(
+        `SELECT finding_id AS id, kind, max(json_extract(record, '$.title')) AS title,
+                min(CASE severity ${SEVERITIES.map((s, i) => `WHEN '${s}' THEN ${i}`).join(' ')} END) AS sev,
+                count(DISTINCT CASE WHEN state = 'open' THEN ip_key END) AS open_devices,
+                sum(state = 'fixed') AS fixed, sum(state = 'accepted') AS accepted,
+                max(json_extract(record, '$.remediation')) AS remediation
+         FROM findings ${w.sql} GROUP BY finding_id, kind ORDER BY sev, open_devices DESC, id LIMIT ${Math.max(1, Math.floor(limit))}`,
+      )
+      .all(...w.params) as Row[];
+    return rows.map((r) => ({
+      id: String(r.id),
+      kind: String(r.kind),
+      title: String(r.title ?? ''),
+      severity: SEVERITIES[Number(r.sev)] ?? 'info',
+      openDevices: Number(r.open_devices),
+      fixed: Number(r.fixed),
+      accepted: Number(r.accepted),
+      remediation: String(r.remediation ?? ''),
+    }));
+  }
+
+  /** Event observations (honeypot, sinkhole and incident feeds) per feed and category, and how many of the
+   *  reported addresses are devices in the inventory, and exposed or vulnerable ones. */
+  eventSummary(scope: Scope = {}): EventSummary {
+    const w = whereOf([{ sql: "o.protocol = 'event'", params: [] }, networkClause(scope.network, 'o.ip_key'), ...timeClauses(scope, 'o.time')]);
+    const byFeed = (this.db
+      .prepare(
+        `SELECT coalesce(json_extract(o.data, '$.feed'), o.source) AS feed, coalesce(json_extract(o.data, '$.category'), '(none)') AS category,
+                count(*) AS events, count(DISTINCT o.ip_key) AS addresses
+         FROM observations o ${w.sql} GROUP BY feed, category ORDER BY events DESC LIMIT 50`,
+      )
+      .all(...w.params) as Row[]).map((r) => ({ feed: String(r.feed), category: String(r.category), events: Number(r.events), addresses: Number(r.addresses) }));
+    const joined = this.db
+      .prepare(
+        `WITH a AS (SELECT DISTINCT o.ip_key FROM observations o ${w.sql})
+         SELECT count(*) AS addresses,
+                sum(EXISTS (SELECT 1 FROM devices d WHERE d.ip_key = a.ip_key)) AS devices,
+                sum(EXISTS (SELECT 1 FROM findings f WHERE f.ip_key = a.ip_key AND f.state = 'open')) AS with_findings
+         FROM a`,
+      )
+      .get(...w.params) as Row;
+    return { byFeed, addresses: Number(joined.addresses ?? 0), inInventory: Number(joined.devices ?? 0), withOpenFindings: Number(joined.with_findings ?? 0) };
+  }
+
+  /** Findings that a later assessment no longer saw, in the window (the fix was verified by a re-scan). */
+  fixedCount(scope: Scope = {}): number {
+    const w = whereOf([{ sql: "state = 'fixed'", params: [] }, networkClause(scope.network), ...timeClauses(scope, 'fixed_at')]);
+    return Number((this.db.prepare(`SELECT count(*) AS n FROM findings ${w.sql}`).get(...w.params) as { n: number }).n);
   }
 
   /** Finding kinds present in the store, for filter menus. */
