@@ -78,11 +78,11 @@ export function createProbeContext(target: ProbeTarget, opts: ContextOptions): P
       open.push(conn);
       return conn;
     },
-    async udp(u: { port?: number; ip?: string } = {}): Promise<UdpChannel> {
+    async udp(u: { port?: number; ip?: string; connected?: boolean } = {}): Promise<UdpChannel> {
       const ip = u.ip ?? target.ip;
       guard(ip);
       await opts.beforeDial?.(ip);
-      const ch = await UdpChannel.open(ip, u.port ?? target.port, { timeoutMs: limits.timeoutMs, maxBytes: limits.maxBytes, retries: limits.udpRetries, signal });
+      const ch = await UdpChannel.open(ip, u.port ?? target.port, { timeoutMs: limits.timeoutMs, maxBytes: limits.maxBytes, retries: limits.udpRetries, signal }, { connected: u.connected });
       open.push(ch);
       return ch;
     },

@@ -136,12 +136,17 @@ export async function identifyUdpService(target: ProbeTarget, opts: IdentifyOpti
   const udpProbes = opts.probes.filter((p) => p.transport === 'udp');
   const usual = udpProbes.filter((p) => p.defaultPorts.includes(target.port));
   const candidates = usual.length ? usual : udpProbes;
+  // Guesses on a port that is no probe's own: one resend and a shorter wait each, or a silent port would cost
+  // every UDP probe's full retry budget.
+  const limits = usual.length ? opts.limits : { ...opts.limits, timeoutMs: Math.min(opts.limits.timeoutMs, 1500), udpRetries: Math.min(opts.limits.udpRetries, 1) };
   const tried: string[] = [];
   for (const probe of candidates) {
     if (opts.signal?.aborted) break;
     tried.push(probe.name);
-    const result = await runProbe(probe, target, { scope: opts.scope, limits: opts.limits, userAgent: opts.userAgent, signal: opts.signal, beforeDial: opts.beforeDial });
+    const result = await runProbe(probe, target, { scope: opts.scope, limits, userAgent: opts.userAgent, signal: opts.signal, beforeDial: opts.beforeDial });
     if (result.status === 'success' || result.status === 'application-error' || result.status === 'protocol-error') return { probe: probe.name, result, tried };
+    // ICMP port unreachable: nothing listens, no other probe needs to try.
+    if (result.status === 'connection-refused') return null;
   }
   return null;
 }

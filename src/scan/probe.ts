@@ -36,7 +36,7 @@ export interface ProbeContext {
    *  may return the connection the engine already opened to read a banner: its bytes are in `conn.buffered`. */
   connect(opts?: ConnectOptions): Promise<Conn>;
   /** A UDP channel to the target (or another in-scope host/port) that only accepts datagrams from it. */
-  udp(opts?: { port?: number; ip?: string }): Promise<UdpChannel>;
+  udp(opts?: { port?: number; ip?: string; connected?: boolean }): Promise<UdpChannel>;
   /** per-read timeout, ms */
   readonly timeoutMs: number;
   /** how many times a UDP request is sent before giving up */

@@ -15,6 +15,8 @@ export class UdpChannel {
   private queue: Buffer[] = [];
   private waiters: (() => void)[] = [];
   private closed = false;
+  /** the peer's host answered with ICMP port unreachable: nothing listens there */
+  refused = false;
   /** datagrams dropped because they came from somewhere else */
   foreign = 0;
 
@@ -22,6 +24,7 @@ export class UdpChannel {
     private sock: dgram.Socket,
     readonly remote: { ip: string; port: number },
     private limits: UdpLimits,
+    private readonly connected: boolean,
   ) {
     sock.on('message', (msg, rinfo) => {
       // Replies to unicast requests may come from another port (SSDP answers from an ephemeral port);
@@ -33,7 +36,8 @@ export class UdpChannel {
       this.queue.push(msg.length > limits.maxBytes ? msg.subarray(0, limits.maxBytes) : msg);
       this.wake();
     });
-    sock.on('error', () => {
+    sock.on('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ECONNREFUSED') this.refused = true;
       this.closed = true;
       this.wake();
     });
@@ -43,7 +47,12 @@ export class UdpChannel {
     });
   }
 
-  static async open(ip: string, port: number, limits: UdpLimits): Promise<UdpChannel> {
+  /**
+   * A connected channel (the default) learns from ICMP port-unreachable that a port is closed, at once instead of
+   * after every retry, but only hears answers from the very port it sent to. Protocols whose answers may come
+   * from another port (SSDP) ask for an unconnected one.
+   */
+  static async open(ip: string, port: number, limits: UdpLimits, opts: { connected?: boolean } = {}): Promise<UdpChannel> {
     const family = net.isIPv6(ip) ? 'udp6' : 'udp4';
     const sock = dgram.createSocket({ type: family });
     await new Promise<void>((resolve, reject) => {
@@ -53,7 +62,16 @@ export class UdpChannel {
         resolve();
       });
     });
-    return new UdpChannel(sock, { ip, port }, limits);
+    if (opts.connected !== false) {
+      await new Promise<void>((resolve, reject) => {
+        sock.once('error', reject);
+        sock.connect(port, ip, () => {
+          sock.removeListener('error', reject);
+          resolve();
+        });
+      });
+    }
+    return new UdpChannel(sock, { ip, port }, limits, opts.connected !== false);
   }
 
   private wake(): void {
@@ -63,19 +81,28 @@ export class UdpChannel {
   }
 
   async send(data: Uint8Array, port = this.remote.port): Promise<void> {
-    await new Promise<void>((resolve, reject) =>
-      this.sock.send(data, port, this.remote.ip, (err) => (err ? reject(err) : resolve())),
-    );
+    if (this.refused) throw new ProbeError('connection-refused', `${this.remote.ip}:${this.remote.port}/udp: port unreachable`);
+    if (this.connected && port !== this.remote.port) throw new ProbeError('application-error', 'a connected UDP channel sends only to its own port');
+    await new Promise<void>((resolve, reject) => {
+      const done = (err: Error | null) => (err ? reject(err) : resolve());
+      if (this.connected) this.sock.send(data, done);
+      else this.sock.send(data, port, this.remote.ip, done);
+    });
   }
 
-  /** Next datagram from the peer, or null when none arrives within timeoutMs. */
+  /** Next datagram from the peer, or null when none arrives within timeoutMs. Throws once the port is known
+   *  unreachable or the channel is closed. */
   async receive(timeoutMs = this.limits.timeoutMs): Promise<Buffer | null> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const m = this.queue.shift();
       if (m) return m;
+      // A refused or closed channel throws rather than answering null at once: a caller looping on receive()
+      // until its deadline would otherwise spin without ever yielding to the timers.
+      if (this.refused) throw new ProbeError('connection-refused', `${this.remote.ip}:${this.remote.port}/udp: port unreachable`);
+      if (this.closed) throw new ProbeError('connection-closed', `UDP channel to ${this.remote.ip}:${this.remote.port} is closed`);
       const left = deadline - Date.now();
-      if (this.closed || left <= 0 || this.limits.signal?.aborted) return null;
+      if (left <= 0 || this.limits.signal?.aborted) return null;
       await new Promise<void>((resolve) => {
         const t = setTimeout(resolve, left);
         this.waiters.push(() => {
@@ -93,7 +120,13 @@ export class UdpChannel {
     while (out.length < max) {
       const left = deadline - Date.now();
       if (left <= 0) break;
-      const m = await this.receive(left);
+      let m: Buffer | null;
+      try {
+        m = await this.receive(left);
+      } catch (e) {
+        if (out.length) break;
+        throw e;
+      }
       if (!m) break;
       out.push(m);
     }
@@ -118,18 +151,19 @@ export class UdpChannel {
         if (!opts.accept || opts.accept(m)) return m;
       }
       if (this.limits.signal?.aborted) break;
+      if (this.refused) throw new ProbeError('connection-refused', `${this.remote.ip}:${this.remote.port}/udp: port unreachable`);
     }
     throw new ProbeError('io-timeout', `no UDP answer from ${this.remote.ip}:${this.remote.port} after ${tries} tries`);
   }
 
   close(): void {
-    if (!this.closed) {
-      this.closed = true;
-      try {
-        this.sock.close();
-      } catch {
-        /* already closed */
-      }
+    // Also after an error (ICMP unreachable marks the channel closed): the socket itself must be released, or it
+    // keeps the process alive.
+    this.closed = true;
+    try {
+      this.sock.close();
+    } catch {
+      /* already closed */
     }
   }
 }

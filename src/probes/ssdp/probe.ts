@@ -25,7 +25,8 @@ export const ssdpProbe: Probe = {
 
 async function scanSsdp(ctx: ProbeContext): Promise<ProbeResult> {
   const { ip, port } = ctx.target;
-  const ch = await ctx.udp();
+  // SSDP devices may answer from another port than 1900: an unconnected channel hears them.
+  const ch = await ctx.udp({ connected: false });
   const answers: { bytes: Buffer; response: SsdpResponse }[] = [];
   let foreign: Buffer | null = null;
   try {
