@@ -320,41 +320,75 @@ export class DashboardQueries {
     return whereOf(parts);
   }
 
+  /**
+   * Open findings, CVEs and KEV CVEs per device address key, from one pass over the open findings; cached until
+   * the data changes, so device pages and count sorts need no per-device subqueries.
+   */
+  private async deviceCounts(): Promise<Map<string, [number, number, number]>> {
+    return this.cached('device-counts', () => {
+      const m = new Map<string, [number, number, number]>();
+      const rows = this.db
+        .prepare(
+          `SELECT ip_key, count(*) AS open, sum(kind = 'vulnerability') AS cves,
+                  sum(kind = 'vulnerability' AND json_extract(record, '$.details.kev') IS NOT NULL) AS kev
+           FROM findings WHERE state = 'open' GROUP BY ip_key`,
+        )
+        .raw()
+        .all() as [string, number, number, number][];
+      for (const [k, open, cves, kev] of rows) m.set(k, [Number(open), Number(cves), Number(kev)]);
+      return m;
+    });
+  }
+
   /** Devices matching a search, with their open finding, CVE and KEV counts; one page and the total. */
   async devices(q: DeviceQuery): Promise<{ total: number; rows: DeviceRow[] }> {
     const w = this.deviceWhere(q);
-    const sortCol = DEVICE_SORTS[q.sort ?? 'ip'] ?? 'd.ip_key';
+    const sort = q.sort && DEVICE_SORTS[q.sort] ? q.sort : 'ip';
     const dir = q.dir === 'desc' ? 'DESC' : 'ASC';
     const limit = Math.min(Math.max(1, Math.floor(q.limit ?? 50)), 100_000);
     const offset = Math.max(0, Math.floor(q.offset ?? 0));
     const total = await this.cached(`devcount:${w.sql}:${JSON.stringify(w.params)}`, () => Number((this.db.prepare(`SELECT count(*) AS n FROM devices d ${w.sql}`).get(...w.params) as { n: number }).n));
-    const counted = ['open_findings', 'cves', 'kev'].includes(sortCol);
-    // Counts come from the findings index per device; for a sort on them every matching device needs its count,
-    // otherwise only the page's rows do.
-    const countCols = `(SELECT count(*) FROM findings f WHERE f.ip_key = d.ip_key AND f.state = 'open') AS open_findings,
-        (SELECT count(*) FROM findings f WHERE f.ip_key = d.ip_key AND f.state = 'open' AND f.kind = 'vulnerability') AS cves,
-        (SELECT count(*) FROM findings f WHERE f.ip_key = d.ip_key AND f.state = 'open' AND f.kind = 'vulnerability' AND ${KEV_EXPR}) AS kev`;
-    const sql = counted
-      ? `SELECT d.*, ${countCols} FROM devices d ${w.sql} ORDER BY ${sortCol} ${dir}, d.ip_key LIMIT ${limit} OFFSET ${offset}`
-      : `SELECT d.*, ${countCols} FROM (SELECT * FROM devices d ${w.sql} ORDER BY ${sortCol} ${dir}, d.ip_key LIMIT ${limit} OFFSET ${offset}) d ORDER BY ${sortCol} ${dir}, d.ip_key`;
-    const rows = this.db.prepare(sql).all(...w.params) as Row[];
+    const counts = await this.deviceCounts();
+    const countIndex = { findings: 0, cves: 1, kev: 2 }[sort as 'findings'];
+    let rows: Row[];
+    if (countIndex !== undefined) {
+      // Sort on a count: order the matching address keys by their counts in memory, then read the page's rows.
+      // Keys arrive in address order; the sort is stable, so equal counts stay in address order.
+      const keys = (this.db.prepare(`SELECT d.ip_key FROM devices d ${w.sql} ORDER BY d.ip_key`).raw().all(...w.params) as [string][]).map((r) => r[0]);
+      const sign = dir === 'DESC' ? -1 : 1;
+      const decorated = keys.map((k, i) => ({ k, c: sign * (counts.get(k)?.[countIndex] ?? 0), i }));
+      decorated.sort((a, b) => a.c - b.c || a.i - b.i);
+      const page = decorated.slice(offset, offset + limit).map((x) => x.k);
+      const byKey = new Map<string, Row>();
+      for (let i = 0; i < page.length; i += 500) {
+        const chunk = page.slice(i, i + 500);
+        for (const r of this.db.prepare(`SELECT * FROM devices WHERE ip_key IN (${chunk.map(() => '?').join(',')})`).all(...chunk) as Row[]) byKey.set(String(r.ip_key), r);
+      }
+      rows = page.map((k) => byKey.get(k)!).filter(Boolean);
+    } else {
+      const order = sort === 'ip' ? `d.ip_key ${dir}` : `${DEVICE_SORTS[sort]} ${dir}, d.ip_key`;
+      rows = this.db.prepare(`SELECT d.* FROM devices d ${w.sql} ORDER BY ${order} LIMIT ${limit} OFFSET ${offset}`).all(...w.params) as Row[];
+    }
     return {
       total,
-      rows: rows.map((r) => ({
-        ip: String(r.ip),
-        vendor: (r.vendor as string | null) ?? null,
-        product: (r.product as string | null) ?? null,
-        model: (r.model as string | null) ?? null,
-        firmware: (r.firmware as string | null) ?? null,
-        deviceType: (r.device_type as string | null) ?? null,
-        confidence: Number(r.confidence),
-        firstSeen: String(r.first_seen),
-        lastSeen: String(r.last_seen),
-        openFindings: Number(r.open_findings),
-        cves: Number(r.cves),
-        kev: Number(r.kev),
-        noise: r.noise ? (JSON.parse(String(r.noise)) as { kind: string }).kind : null,
-      })),
+      rows: rows.map((r) => {
+        const [open, cves, kev] = counts.get(String(r.ip_key)) ?? [0, 0, 0];
+        return {
+          ip: String(r.ip),
+          vendor: (r.vendor as string | null) ?? null,
+          product: (r.product as string | null) ?? null,
+          model: (r.model as string | null) ?? null,
+          firmware: (r.firmware as string | null) ?? null,
+          deviceType: (r.device_type as string | null) ?? null,
+          confidence: Number(r.confidence),
+          firstSeen: String(r.first_seen),
+          lastSeen: String(r.last_seen),
+          openFindings: open,
+          cves,
+          kev,
+          noise: r.noise ? (JSON.parse(String(r.noise)) as { kind: string }).kind : null,
+        };
+      }),
     };
   }
 

@@ -145,4 +145,9 @@ export const MIGRATIONS: string[] = [
      expires_at TEXT NOT NULL,
      used_at TEXT
    );`,
+  // Dashboard device search: vendor and type filters compare case-insensitively and page in address order, so
+  // these indexes answer the filter, the noise test and the order without reading every device record.
+  `CREATE INDEX devices_vendor_nocase ON devices (vendor COLLATE NOCASE, ip_key, noise);
+   CREATE INDEX devices_type_nocase ON devices (device_type COLLATE NOCASE, ip_key, noise);
+   CREATE INDEX findings_open_ip ON findings (state, ip_key, kind);`,
 ];
