@@ -271,6 +271,12 @@ test('API numbers agree with the store; downloads escape formulas; pages show ho
   assert.deepEqual(net.rows.map((r) => r.ip), ['2001:db8::7']);
   const sorted = (await (await get('/api/devices?sort=cves&dir=desc')).json()) as { rows: { ip: string }[] };
   assert.equal(sorted.rows[0]!.ip, '10.0.0.1');
+  // Cached aggregates and sort orders follow a change of the data at once.
+  for (const cve of ['CVE-2021-36260', 'CVE-2017-7921']) await w.store.setFindingState(`10.0.0.1|||vulnerability|${cve}`, 'accepted');
+  const resorted = (await (await get('/api/devices?sort=cves&dir=desc')).json()) as { rows: { ip: string; cves: number }[] };
+  assert.deepEqual(resorted.rows.slice(0, 2).map((r) => [r.ip, r.cves]), [['10.0.1.5', 2], ['10.0.0.1', 0]]);
+  assert.equal(((await (await get('/api/overview')).json()) as { vulnerableDevices: number }).vulnerableDevices, w.facts.vulnerableDevices - 1);
+  for (const cve of ['CVE-2021-36260', 'CVE-2017-7921']) await w.store.setFindingState(`10.0.0.1|||vulnerability|${cve}`, 'open');
 
   const byCve = (await (await get('/api/vulnerabilities?by=cve')).json()) as { rows: { cve: string; kev: boolean; devices: number }[] };
   assert.equal(byCve.rows.length, 4);

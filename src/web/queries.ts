@@ -184,6 +184,7 @@ export function prefixOfKey(key: string): string {
 
 export class DashboardQueries {
   private cache = new Map<string, { version: string; value: unknown }>();
+  private sorted = new Map<string, { version: string; keys: string[] }>();
 
   constructor(
     readonly store: Store,
@@ -199,6 +200,21 @@ export class DashboardQueries {
     const v = this.db.pragma('data_version', { simple: true });
     const t = (this.db.prepare('SELECT total_changes() AS n').get() as { n: number }).n;
     return `${v}/${t}`;
+  }
+
+  /**
+   * Address keys of a filtered device list in count order, kept for paging through the same sort until the data
+   * changes; few lists are kept (each can hold every device), the oldest dropped first.
+   */
+  private sortedKeys(key: string, compute: () => string[]): string[] {
+    const version = this.dataVersion();
+    const hit = this.sorted.get(key);
+    if (hit && hit.version === version) return hit.keys;
+    const keys = compute();
+    this.sorted.delete(key);
+    this.sorted.set(key, { version, keys });
+    while (this.sorted.size > 16) this.sorted.delete(this.sorted.keys().next().value!);
+    return keys;
   }
 
   private async cached<T>(key: string, compute: () => Promise<T> | T): Promise<T> {
@@ -353,12 +369,15 @@ export class DashboardQueries {
     let rows: Row[];
     if (countIndex !== undefined) {
       // Sort on a count: order the matching address keys by their counts in memory, then read the page's rows.
-      // Keys arrive in address order; the sort is stable, so equal counts stay in address order.
-      const keys = (this.db.prepare(`SELECT d.ip_key FROM devices d ${w.sql} ORDER BY d.ip_key`).raw().all(...w.params) as [string][]).map((r) => r[0]);
-      const sign = dir === 'DESC' ? -1 : 1;
-      const decorated = keys.map((k, i) => ({ k, c: sign * (counts.get(k)?.[countIndex] ?? 0), i }));
-      decorated.sort((a, b) => a.c - b.c || a.i - b.i);
-      const page = decorated.slice(offset, offset + limit).map((x) => x.k);
+      const order = this.sortedKeys(`${w.sql}:${JSON.stringify(w.params)}:${sort}:${dir}`, () => {
+        // Keys arrive in address order; the sort is stable, so equal counts stay in address order.
+        const keys = (this.db.prepare(`SELECT d.ip_key FROM devices d ${w.sql} ORDER BY d.ip_key`).raw().all(...w.params) as [string][]).map((r) => r[0]);
+        const sign = dir === 'DESC' ? -1 : 1;
+        const decorated = keys.map((k, i) => ({ k, c: sign * (counts.get(k)?.[countIndex] ?? 0), i }));
+        decorated.sort((a, b) => a.c - b.c || a.i - b.i);
+        return decorated.map((x) => x.k);
+      });
+      const page = order.slice(offset, offset + limit);
       const byKey = new Map<string, Row>();
       for (let i = 0; i < page.length; i += 500) {
         const chunk = page.slice(i, i + 500);
