@@ -66,6 +66,12 @@ test('the report answers the six questions with the store numbers, and keeps hos
   const early = await renderReportHtml(await collectReport(store, { to: '2026-10-15' }));
   assert.equal(kpi(early, 'kpi-vulnerable'), 0);
   assert.deepEqual(rowsOf(early, 't-runs').map((r) => r[0]), ['run-1']);
+  assert.equal(kpi(early, 'kpi-devices'), facts.devices, 'devices first seen before the end of the window count');
+  assert.equal(kpi(early, 'kpi-exposed'), 1, 'only the telnet exposure was seen by then');
+  // A window after every sighting holds nothing.
+  const late = await renderReportHtml(await collectReport(store, { from: '2026-11-15' }));
+  assert.equal(kpi(late, 'kpi-devices'), 0);
+  assert.equal(kpi(late, 'kpi-findings'), 0);
   await store.close();
 });
 

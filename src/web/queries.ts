@@ -5,7 +5,7 @@ import type Database from 'better-sqlite3';
 import { keyBounds, parseRange } from '../core/ipnum.ts';
 import { SEVERITIES, type Finding, type FindingKind, type Severity } from '../core/finding.ts';
 import type { Device, DeviceEvent } from '../fingerprint/types.ts';
-import type { FindingFilter, InventoryStats, Run, ServiceRow, Store } from '../store/store.ts';
+import type { CountRow, FindingFilter, InventoryStats, Run, ServiceRow, Store } from '../store/store.ts';
 import { StoreError } from '../store/store.ts';
 
 type Row = Record<string, unknown>;
@@ -29,6 +29,15 @@ function networkClause(network: string | undefined, column = 'ip_key'): { sql: s
 function whereOf(parts: { sql: string; params: unknown[] }[]): { sql: string; params: unknown[] } {
   const used = parts.filter((p) => p.sql);
   return { sql: used.length ? `WHERE ${used.map((p) => p.sql).join(' AND ')}` : '', params: used.flatMap((p) => p.params) };
+}
+
+/** A record with a first and last sighting is in the window when the two overlap: last seen on or after `from`,
+ *  first seen on or before `to`. */
+function seenIn(s: Scope, firstColumn: string, lastColumn: string): { sql: string; params: unknown[] }[] {
+  const out: { sql: string; params: unknown[] }[] = [];
+  if (s.from) out.push({ sql: `${lastColumn} >= ?`, params: [s.from] });
+  if (s.to) out.push({ sql: `${firstColumn} <= ?`, params: [s.to.length === 10 ? `${s.to}T23:59:59.999Z` : s.to] });
+  return out;
 }
 
 function timeClauses(s: Scope, column: string): { sql: string; params: unknown[] }[] {
@@ -233,14 +242,14 @@ export class DashboardQueries {
 
   private async computeOverview(scope: Scope): Promise<Overview> {
     const net = networkClause(scope.network, 'f.ip_key');
-    const open = whereOf([{ sql: "f.state = 'open'", params: [] }, net, ...timeClauses(scope, 'f.last_seen'), { sql: 'f.ip_key NOT IN (SELECT ip_key FROM devices WHERE noise IS NOT NULL)', params: [] }]);
+    const open = whereOf([{ sql: "f.state = 'open'", params: [] }, net, ...seenIn(scope, 'f.first_seen', 'f.last_seen'), { sql: 'f.ip_key NOT IN (SELECT ip_key FROM devices WHERE noise IS NOT NULL)', params: [] }]);
     const one = (sql: string, params: unknown[]) => Number((this.db.prepare(sql).get(...params) as { n: number }).n);
     const exposure = `${open.sql} AND f.kind <> 'vulnerability'`;
     const vuln = `${open.sql} AND f.kind = 'vulnerability'`;
     const bySeverity = this.db.prepare(`SELECT f.severity AS key, count(*) AS count FROM findings f ${open.sql} GROUP BY f.severity`).all(...open.params) as { key: Severity; count: number }[];
     bySeverity.sort((a, b) => SEVERITIES.indexOf(a.key) - SEVERITIES.indexOf(b.key));
     const byKind = this.db.prepare(`SELECT f.kind AS key, count(*) AS count FROM findings f ${open.sql} GROUP BY f.kind ORDER BY count DESC`).all(...open.params) as { key: string; count: number }[];
-    const stats = await this.store.inventoryStats(scope.network ? { network: scope.network } : {});
+    const stats = scope.from || scope.to ? this.windowStats(scope) : await this.store.inventoryStats(scope.network ? { network: scope.network } : {});
     return {
       devices: stats.devices,
       noiseExcluded: stats.noiseExcluded,
@@ -256,6 +265,26 @@ export class DashboardQueries {
       runs: this.runTrends(scope),
       findingDays: this.findingDays(scope),
       medianDaysToFix: this.medianDaysToFix(scope),
+    };
+  }
+
+  /** The inventory counts of the Store, for devices seen in a date window and services observed in it. */
+  private windowStats(scope: Scope): InventoryStats {
+    const devW = whereOf([networkClause(scope.network), { sql: 'noise IS NULL', params: [] }, ...seenIn(scope, 'first_seen', 'last_seen')]);
+    const noiseW = whereOf([networkClause(scope.network), { sql: 'noise IS NOT NULL', params: [] }, ...seenIn(scope, 'first_seen', 'last_seen')]);
+    const obsW = whereOf([{ sql: "o.status = 'success'", params: [] }, ...timeClauses(scope, 'o.time'), { sql: `o.ip_key IN (SELECT ip_key FROM devices ${devW.sql})`, params: devW.params }]);
+    const count = (expr: string) => this.db.prepare(`SELECT ${expr} AS key, count(*) AS count FROM devices ${devW.sql} GROUP BY key ORDER BY count DESC, key LIMIT 50`).all(...devW.params) as CountRow[];
+    const services = (expr: string) => this.db.prepare(`SELECT ${expr} AS key, count(DISTINCT o.ip_key) AS count FROM observations o ${obsW.sql} GROUP BY key ORDER BY count DESC, key LIMIT 50`).all(...obsW.params) as CountRow[];
+    const n = (w: { sql: string; params: unknown[] }) => Number((this.db.prepare(`SELECT count(*) AS n FROM devices ${w.sql}`).get(...w.params) as { n: number }).n);
+    return {
+      devices: n(devW),
+      noiseExcluded: n(noiseW),
+      byType: count("coalesce(device_type, '(unknown)')"),
+      byVendor: count("coalesce(vendor, '(unknown)')"),
+      byModel: count("coalesce(vendor, '(unknown)') || ' ' || coalesce(model, product, '(unknown)')"),
+      byFirmware: count("coalesce(vendor, '(unknown)') || ' ' || coalesce(model, product, '(unknown)') || ' ' || coalesce(firmware, '(unknown)')"),
+      byPort: services("o.port || '/' || o.transport"),
+      byProtocol: services('o.protocol'),
     };
   }
 
@@ -332,7 +361,7 @@ export class DashboardQueries {
         }
       }
     }
-    parts.push(...timeClauses(q, 'd.last_seen'));
+    parts.push(...seenIn(q, 'd.first_seen', 'd.last_seen'));
     return whereOf(parts);
   }
 
@@ -422,7 +451,7 @@ export class DashboardQueries {
     return whereOf([
       { sql: "f.state = 'open' AND f.kind = 'vulnerability'", params: [] },
       networkClause(scope.network, 'f.ip_key'),
-      ...timeClauses(scope, 'f.last_seen'),
+      ...seenIn(scope, 'f.first_seen', 'f.last_seen'),
       scope.kevOnly ? { sql: KEV_EXPR, params: [] } : { sql: '', params: [] },
     ]);
   }
@@ -485,8 +514,8 @@ export class DashboardQueries {
   /** Devices and open findings per /24 (IPv4) or /48 (IPv6). */
   async networks(scope: Scope = {}): Promise<NetworkRow[]> {
     return this.cached(`networks:${JSON.stringify(scope)}`, () => {
-      const devW = whereOf([networkClause(scope.network), { sql: 'noise IS NULL', params: [] }, ...timeClauses(scope, 'last_seen')]);
-      const fW = whereOf([{ sql: "state = 'open'", params: [] }, networkClause(scope.network), ...timeClauses(scope, 'last_seen')]);
+      const devW = whereOf([networkClause(scope.network), { sql: 'noise IS NULL', params: [] }, ...seenIn(scope, 'first_seen', 'last_seen')]);
+      const fW = whereOf([{ sql: "state = 'open'", params: [] }, networkClause(scope.network), ...seenIn(scope, 'first_seen', 'last_seen')]);
       const rows = this.db
         .prepare(
           `WITH d AS (SELECT ${PREFIX_EXPR} AS pk, count(*) AS devices FROM devices ${devW.sql} GROUP BY pk),
@@ -531,7 +560,7 @@ export class DashboardQueries {
       { sql: "kind <> 'vulnerability'", params: [] },
       { sql: 'ip_key NOT IN (SELECT ip_key FROM devices WHERE noise IS NOT NULL)', params: [] },
       networkClause(scope.network),
-      ...timeClauses(scope, 'last_seen'),
+      ...seenIn(scope, 'first_seen', 'last_seen'),
     ]);
     const rows = this.db
       .prepare(
