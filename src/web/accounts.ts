@@ -175,6 +175,18 @@ export class Accounts {
     })();
   }
 
+  /** A new password (set by an admin); the user's sessions end, so a stolen session dies with the old password. */
+  async setPassword(id: number, password: string): Promise<void> {
+    const u = this.user(id);
+    if (!u) throw new AccountError(`no user ${id}`);
+    checkCredentialsShape(u.name, password);
+    const hash = await hashPassword(password);
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE web_users SET password_hash = ? WHERE id = ?').run(hash, id);
+      this.db.prepare('DELETE FROM web_sessions WHERE user_id = ?').run(id);
+    })();
+  }
+
   setDisabled(id: number, disabled: boolean): void {
     this.db.transaction(() => {
       const u = this.user(id);

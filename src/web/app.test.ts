@@ -349,6 +349,14 @@ test('an admin manages users and tokens through the pages, and a token is shown 
   const list = await (await w.app.request('/admin', { headers: { cookie: s.cookie } })).text();
   assert.ok(!list.includes(token), 'the admin page never shows a token again');
   const admin = w.accounts.users().find((x) => x.name === 'admin')!;
+  // A password reset ends the user's sessions; the new password works, the old one no more.
+  const vic = w.accounts.users().find((x) => x.name === 'vic')!;
+  const vicSession = await session(w.app, 'vic');
+  assert.equal((await form(`/admin/users/${vic.id}`, { password: 'a brand new password' })).status, 303);
+  assert.equal((await w.app.request('/api/me', { headers: { cookie: vicSession.cookie } })).status, 401);
+  assert.equal((await postLogin(w.app, 'vic', PASSWORD)).status, 401);
+  assert.equal((await postLogin(w.app, 'vic', 'a brand new password')).status, 303);
+  assert.equal((await form(`/admin/users/${vic.id}`, { password: 'short' })).status, 400);
   const demote = await form(`/admin/users/${admin.id}`, { role: 'viewer' });
   assert.equal(demote.status, 400, 'the last admin keeps the role');
   assert.equal(w.accounts.user(admin.id)!.role, 'admin');

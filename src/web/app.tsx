@@ -380,12 +380,13 @@ export function createApp(opts: AppOptions): Hono<Env> {
   });
   app.put('/api/users/:id', api('admin'), async (c) => {
     const id = intParam(c.req.param('id'), 0, 1, Number.MAX_SAFE_INTEGER);
-    const b = ((await c.req.json().catch(() => null)) ?? {}) as { role?: unknown; disabled?: unknown };
+    const b = ((await c.req.json().catch(() => null)) ?? {}) as { role?: unknown; disabled?: unknown; password?: unknown };
     if (b.role !== undefined) {
       if (!isRole(b.role)) throw new HttpError(400, 'bad role');
       accounts.setRole(id, b.role);
     }
     if (typeof b.disabled === 'boolean') accounts.setDisabled(id, b.disabled);
+    if (typeof b.password === 'string') await accounts.setPassword(id, b.password);
     return c.json(accounts.user(id));
   });
   app.get('/api/tokens', api('admin'), (c) => c.json({ rows: accounts.tokens() }));
@@ -468,6 +469,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
         accounts.setRole(id, b.role);
       }
       if (b.disabled === '1' || b.disabled === '0') accounts.setDisabled(id, b.disabled === '1');
+      if (typeof b.password === 'string' && b.password) await accounts.setPassword(id, b.password);
     } catch (e) {
       if (e instanceof AccountError) return c.html(pages.AdminPage({ ctx: ctxOf(c), users: accounts.users(), tokens: accounts.tokens(), error: e.message }), 400);
       throw e;

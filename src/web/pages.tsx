@@ -405,6 +405,11 @@ export function AdminPage(props: { ctx: PageContext; users: User[]; tokens: Toke
                   {csrf}
                   <input type="hidden" name="disabled" value={u.disabled ? '0' : '1'} />
                   <button type="submit">{u.disabled ? 'enable' : 'disable'}</button>
+                </form>{' '}
+                <form method="post" action={`/admin/users/${u.id}`} class="inline">
+                  {csrf}
+                  <input name="password" type="password" placeholder="new password" autocomplete="new-password" />
+                  <button type="submit">set password</button>
                 </form>
               </td>
             </tr>
