@@ -361,3 +361,20 @@ test('an admin manages users and tokens through the pages, and a token is shown 
   assert.equal(demote.status, 400, 'the last admin keeps the role');
   assert.equal(w.accounts.user(admin.id)!.role, 'admin');
 });
+
+test('behind TLS (--secure-cookies) cookies are Secure and HSTS is sent', async () => {
+  const store = SqliteStore.open(':memory:');
+  const accounts = new Accounts(store.handle);
+  const app = createApp({ accounts, queries: new DashboardQueries(store, store.handle), secureCookies: true });
+  await accounts.completeSetup(accounts.createSetupLink(), 'admin', PASSWORD);
+  const r = await postLogin(app, 'admin', PASSWORD);
+  assert.equal(r.status, 303);
+  assert.match(r.headers.getSetCookie().find((c) => c.startsWith(SESSION_COOKIE))!, /; Secure/);
+  assert.match(r.headers.get('strict-transport-security') ?? '', /max-age=/);
+  // Without the option there is no Secure flag (plain HTTP on loopback would drop it) and no HSTS.
+  const w = await world();
+  await usersWithRoles(w);
+  const plain = await postLogin(w.app, 'admin', PASSWORD);
+  assert.doesNotMatch(plain.headers.getSetCookie().find((c) => c.startsWith(SESSION_COOKIE))!, /Secure/);
+  assert.equal(plain.headers.get('strict-transport-security'), null);
+});
