@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { require_ } from '../../test/testbed.ts';
 import { main } from '../cli/main.ts';
 import { SqliteStore } from '../store/sqlite/store.ts';
-import { HOSTILE, seedStore } from '../web/testing.ts';
+import { seedStore } from '../web/testing.ts';
 import { collectReport, pdfPageCount, renderReportHtml } from './report.tsx';
 
 function section(html: string, id: string): string {
@@ -55,7 +55,6 @@ test('the report answers the six questions with the store numbers, and keeps hos
   assert.ok(html.includes('&lt;script&gt;window'), 'hostile vendor drawn as text in the vendor chart');
   assert.ok(!html.includes('\u001b'));
   assert.match(html, /Content-Security-Policy" content="default-src (&#39;|')none/);
-  void HOSTILE;
 
   // The network filter narrows everything to it.
   const one = await renderReportHtml(await collectReport(store, { network: '10.0.1.0/24' }));
