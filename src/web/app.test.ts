@@ -292,6 +292,8 @@ test('API numbers agree with the store; downloads escape formulas; pages show ho
   assert.equal(dev.services.length, 2);
   assert.equal(dev.cves.length, 2);
   assert.equal(dev.events.length, 2);
+  const v6 = (await (await get(`/api/devices/${encodeURIComponent('2001:db8::7')}`)).json()) as { device: { ip: string } };
+  assert.equal(v6.device.ip, '2001:db8::7', 'an IPv6 device page by its encoded address');
   assert.equal((await w.app.request('/api/devices/10.9.9.9', { headers: auth })).status, 404);
   assert.equal((await w.app.request('/api/devices/not-an-ip', { headers: auth })).status, 400);
   assert.equal((await w.app.request('/api/findings?kind=bogus', { headers: auth })).status, 400);
