@@ -285,7 +285,10 @@ test('API numbers agree with the store; downloads escape formulas; pages show ho
   const byVendor = (await (await get('/api/vulnerabilities?by=vendor')).json()) as { rows: { vendor: string; cves: number; kevCves: number }[] };
   assert.deepEqual(byVendor.rows.map((r) => [r.vendor, r.cves, r.kevCves]), [['Hikvision', 2, 2], ['MikroTik', 2, 1]]);
   const nets = (await (await get('/api/networks')).json()) as { rows: { prefix: string; devices: number; kevDevices: number }[] };
-  assert.deepEqual(nets.rows.map((r) => [r.prefix, r.devices, r.kevDevices]), [['10.0.0.0/24', 2, 1], ['10.0.1.0/24', 1, 1], ['2001:db8:0::/48', 1, 0]]);
+  assert.deepEqual(nets.rows.map((r) => [r.prefix, r.devices, r.kevDevices]), [['10.0.0.0/24', 2, 1], ['10.0.1.0/24', 1, 1], ['2001:db8::/48', 1, 0]]);
+  const wide = (await (await get('/api/networks?v4=16&v6=32')).json()) as { rows: { prefix: string; devices: number }[] };
+  assert.deepEqual(wide.rows.map((r) => [r.prefix, r.devices]).sort(), [['10.0.0.0/16', 3], ['2001:db8::/32', 1]]);
+  assert.equal((await w.app.request('/api/networks?v4=17', { headers: auth })).status, 400);
   const runs = (await (await get('/api/runs')).json()) as { rows: { runId: string; observations: number; hosts: number }[] };
   assert.deepEqual(runs.rows.map((r) => [r.runId, r.observations]).sort(), [['run-1', 3], ['run-2', 7]]);
   const dev = (await (await get('/api/devices/10.0.0.1')).json()) as { services: unknown[]; cves: unknown[]; events: unknown[] };

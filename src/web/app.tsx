@@ -91,6 +91,11 @@ export function scopeOf(c: AppContext): Scope {
   return s;
 }
 
+/** ?v4=16&v6=32: the prefix lengths networks are grouped by (default /24 and /48). */
+function prefixLengthsOf(c: AppContext): [number, number] {
+  return [intParam(c.req.query('v4'), 24, 1, 128), intParam(c.req.query('v6'), 48, 1, 128)];
+}
+
 export function deviceQueryOf(c: AppContext, maxLimit: number): DeviceQuery {
   const q: DeviceQuery = { ...scopeOf(c) };
   for (const k of ['q', 'vendor', 'type', 'model', 'firmware'] as const) {
@@ -357,7 +362,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
     const r = await queries.findings(f);
     return tableResponse(c, 'findings', FINDING_COLUMNS, r.rows.map((x) => ({ ...x, key: findingKey(x) })), { hasNext: r.hasNext, limit: f.limit, offset: f.offset });
   });
-  app.get('/api/networks', api('viewer'), async (c) => tableResponse(c, 'networks', NETWORK_COLUMNS, await queries.networks(scopeOf(c))));
+  app.get('/api/networks', api('viewer'), async (c) => tableResponse(c, 'networks', NETWORK_COLUMNS, await queries.networks(scopeOf(c), ...prefixLengthsOf(c))));
   app.get('/api/runs', api('viewer'), async (c) => tableResponse(c, 'runs', RUN_COLUMNS, await queries.runs(scopeOf(c))));
 
   const setState = async (key: unknown, state: unknown) => {
@@ -444,7 +449,7 @@ export function createApp(opts: AppOptions): Hono<Env> {
     await setState(body.key, body.state);
     return c.redirect(safeBack(body.back, '/findings'), 303);
   });
-  app.get('/networks', page('viewer'), async (c) => c.html(pages.NetworksPage({ ctx: ctxOf(c), rows: await queries.networks(scopeOf(c)), query: new URL(c.req.url).searchParams })));
+  app.get('/networks', page('viewer'), async (c) => c.html(pages.NetworksPage({ ctx: ctxOf(c), rows: await queries.networks(scopeOf(c), ...prefixLengthsOf(c)), query: new URL(c.req.url).searchParams })));
   app.get('/runs', page('viewer'), async (c) => c.html(pages.RunsPage({ ctx: ctxOf(c), rows: await queries.runs(scopeOf(c)), query: new URL(c.req.url).searchParams })));
 
   app.get('/admin', page('admin'), (c) => c.html(pages.AdminPage({ ctx: ctxOf(c), users: accounts.users(), tokens: accounts.tokens() })));

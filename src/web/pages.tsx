@@ -9,6 +9,7 @@ import type { TokenInfo, User } from './accounts.ts';
 import { ROLES } from './accounts.ts';
 import { overviewCharts, runTrendChart } from './charts.ts';
 import type { CveRow, DeviceQuery, NetworkRow, Overview, RunTrend, Scope, VendorVulnRow } from './queries.ts';
+import { PREFIX_LENGTHS } from './queries.ts';
 import { CVE_COLUMNS, DEVICE_COLUMNS, FINDING_COLUMNS, MODEL_COLUMNS, NETWORK_COLUMNS, RUN_COLUMNS, SERVICE_COLUMNS, VENDOR_COLUMNS } from './tables.ts';
 import { Chart, DataTable, DownloadLinks, FindingStateForm, Kpi, Layout, Pager, Select, SeverityBadge, devText, type PageContext } from './views.tsx';
 import type { FindingFilter } from '../store/store.ts';
@@ -348,8 +349,19 @@ export function FindingsPage(props: { ctx: PageContext; filter: FindingFilter & 
 export function NetworksPage(props: { ctx: PageContext; rows: NetworkRow[]; query: URLSearchParams }) {
   return (
     <Layout title="Networks" ctx={props.ctx}>
-      <p>Devices and open findings per /24 (IPv4) and /48 (IPv6) prefix, worst first.</p>
-      <ScopeForm action="/networks" scope={{ network: props.query.get('network') ?? undefined }} />
+      <p>Devices and open findings per prefix, worst first.</p>
+      <form method="get" action="/networks" class="filters" id="network-filters">
+        <label>
+          network (CIDR) <input name="network" value={props.query.get('network') ?? ''} placeholder="10.0.0.0/8" />
+        </label>
+        <label>
+          IPv4 prefix <Select name="v4" value={props.query.get('v4') ?? '24'} options={PREFIX_LENGTHS.v4.map(String)} any="/24" />
+        </label>
+        <label>
+          IPv6 prefix <Select name="v6" value={props.query.get('v6') ?? '48'} options={PREFIX_LENGTHS.v6.map(String)} any="/48" />
+        </label>
+        <button type="submit">Apply</button>
+      </form>
       <DownloadLinks api="/api/networks" query={props.query} />
       <DataTable id="networks-table" columns={NETWORK_COLUMNS} rows={props.rows} renders={[{ header: 'prefix', render: (r: NetworkRow) => <a href={`/devices?network=${encodeURIComponent(r.prefix)}`}>{r.prefix}</a> }]} empty="No device in this scope." />
     </Layout>

@@ -2,7 +2,7 @@
 // the Store interface does not offer as such (search, per-CVE and per-network rollups, trends across runs), as
 // SQL on the SQLite handle; plain lists go through the Store. Device text is returned as data, never formatted.
 import type Database from 'better-sqlite3';
-import { keyBounds, parseRange } from '../core/ipnum.ts';
+import { formatIp, keyBounds, parseRange } from '../core/ipnum.ts';
 import { SEVERITIES, type Finding, type FindingKind, type Severity } from '../core/finding.ts';
 import type { Device, DeviceEvent } from '../fingerprint/types.ts';
 import type { CountRow, FindingFilter, InventoryStats, Run, ServiceRow, Store } from '../store/store.ts';
@@ -177,18 +177,17 @@ function likeEscape(s: string): string {
 
 const KEV_EXPR = "json_extract(f.record, '$.details.kev') IS NOT NULL";
 
-/** The prefix key of an address key: /24 for IPv4 ("4:" + 6 hex digits), /48 for IPv6 ("6:" + 12 hex digits). */
-const PREFIX_EXPR = "CASE WHEN substr(ip_key, 1, 1) = '4' THEN substr(ip_key, 1, 8) ELSE substr(ip_key, 1, 14) END";
+export const PREFIX_LENGTHS = { v4: [8, 16, 24], v6: [32, 40, 48, 56, 64] } as const;
 
-export function prefixOfKey(key: string): string {
-  if (key.startsWith('4:')) {
-    const h = key.slice(2);
-    const octets = [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16));
-    return `${octets.join('.')}.0/24`;
-  }
-  const h = key.slice(2);
-  const groups = [0, 4, 8].map((i) => parseInt(h.slice(i, i + 4), 16).toString(16));
-  return `${groups.join(':')}::/48`;
+/** The prefix of an address key as SQL: "4:" or "6:" and the first len/4 hex digits of the address. */
+function prefixExpr(v4: number, v6: number): string {
+  return `CASE WHEN substr(ip_key, 1, 1) = '4' THEN substr(ip_key, 1, ${2 + v4 / 4}) ELSE substr(ip_key, 1, ${2 + v6 / 4}) END`;
+}
+
+export function prefixOfKey(key: string, v4 = 24, v6 = 48): string {
+  const family = key.startsWith('4:') ? 4 : 6;
+  const hex = key.slice(2).padEnd(family === 4 ? 8 : 32, '0');
+  return `${formatIp(family, BigInt(`0x${hex}`))}/${family === 4 ? v4 : v6}`;
 }
 
 export class DashboardQueries {
@@ -511,9 +510,12 @@ export class DashboardQueries {
     }));
   }
 
-  /** Devices and open findings per /24 (IPv4) or /48 (IPv6). */
-  async networks(scope: Scope = {}): Promise<NetworkRow[]> {
-    return this.cached(`networks:${JSON.stringify(scope)}`, () => {
+  /** Devices and open findings per prefix: /24 (IPv4) and /48 (IPv6) unless other lengths are asked for. */
+  async networks(scope: Scope = {}, v4 = 24, v6 = 48): Promise<NetworkRow[]> {
+    if (!(PREFIX_LENGTHS.v4 as readonly number[]).includes(v4) || !(PREFIX_LENGTHS.v6 as readonly number[]).includes(v6))
+      throw new StoreError(`prefix lengths: IPv4 one of ${PREFIX_LENGTHS.v4.join(', ')}; IPv6 one of ${PREFIX_LENGTHS.v6.join(', ')}`);
+    const PREFIX_EXPR = prefixExpr(v4, v6);
+    return this.cached(`networks:${JSON.stringify(scope)}:${v4}:${v6}`, () => {
       const devW = whereOf([networkClause(scope.network), { sql: 'noise IS NULL', params: [] }, ...seenIn(scope, 'first_seen', 'last_seen')]);
       const fW = whereOf([{ sql: "state = 'open'", params: [] }, networkClause(scope.network), ...seenIn(scope, 'first_seen', 'last_seen')]);
       const rows = this.db
@@ -530,7 +532,7 @@ export class DashboardQueries {
         )
         .all(...devW.params, ...fW.params) as Row[];
       return rows.map((r) => ({
-        prefix: prefixOfKey(String(r.pk)),
+        prefix: prefixOfKey(String(r.pk), v4, v6),
         devices: Number(r.devices),
         exposedDevices: Number(r.exposed),
         vulnerableDevices: Number(r.vulnerable),
