@@ -128,13 +128,7 @@ export class SqliteStore implements Store {
     const params: unknown[] = [];
     if (f.runId) clauses.push('run_id = ?'), params.push(f.runId);
     if (f.ip) clauses.push('ip_key = ?'), params.push(ipKey(f.ip));
-    if (f.network) {
-      const r = parseRange(f.network);
-      if (!r) throw new StoreError(`"${f.network}" is not a CIDR or range`);
-      const [lo, hi] = keyBounds(r);
-      clauses.push('ip_key BETWEEN ? AND ?');
-      params.push(lo, hi);
-    }
+    if (f.network) networkClause(f.network, clauses, params);
     if (f.port !== undefined) clauses.push('port = ?'), params.push(f.port);
     if (f.transport) clauses.push('transport = ?'), params.push(f.transport);
     if (f.protocol) clauses.push('protocol = ?'), params.push(f.protocol);
@@ -261,13 +255,7 @@ export class SqliteStore implements Store {
     if (f.type) clauses.push('device_type = ? COLLATE NOCASE'), params.push(f.type);
     if (f.model) clauses.push("model LIKE ? ESCAPE '\\'"), params.push(`%${likeEscape(f.model)}%`);
     if (f.firmware) clauses.push("firmware LIKE ? ESCAPE '\\'"), params.push(`${likeEscape(f.firmware)}%`);
-    if (f.network) {
-      const r = parseRange(f.network);
-      if (!r) throw new StoreError(`"${f.network}" is not a CIDR or range`);
-      const [lo, hi] = keyBounds(r);
-      clauses.push('ip_key BETWEEN ? AND ?');
-      params.push(lo, hi);
-    }
+    if (f.network) networkClause(f.network, clauses, params);
     const noise = f.noise ?? 'exclude';
     if (noise === 'exclude') clauses.push('noise IS NULL');
     if (noise === 'only') clauses.push('noise IS NOT NULL');
@@ -376,13 +364,7 @@ export class SqliteStore implements Store {
     const clauses: string[] = [];
     const params: unknown[] = [];
     if (filter.ip) clauses.push('ip_key = ?'), params.push(ipKey(filter.ip));
-    if (filter.network) {
-      const r = parseRange(filter.network);
-      if (!r) throw new StoreError(`"${filter.network}" is not a CIDR or range`);
-      const [lo, hi] = keyBounds(r);
-      clauses.push('ip_key BETWEEN ? AND ?');
-      params.push(lo, hi);
-    }
+    if (filter.network) networkClause(filter.network, clauses, params);
     if (filter.kind) clauses.push('kind = ?'), params.push(filter.kind);
     if (filter.id) clauses.push('finding_id = ? COLLATE NOCASE'), params.push(filter.id);
     if (filter.minSeverity) {
@@ -406,6 +388,15 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (this.db.open) this.db.close();
   }
+}
+
+/** "ip_key BETWEEN lo AND hi" for a CIDR or range filter: addresses sort by their key, so a network is a key range. */
+function networkClause(network: string, clauses: string[], params: unknown[]): void {
+  const r = parseRange(network);
+  if (!r) throw new StoreError(`"${network}" is not a CIDR or range`);
+  const [lo, hi] = keyBounds(r);
+  clauses.push('ip_key BETWEEN ? AND ?');
+  params.push(lo, hi);
 }
 
 function likeEscape(s: string): string {
