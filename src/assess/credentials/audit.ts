@@ -12,7 +12,7 @@ import type { NewFinding } from '../checks.ts';
 import { assessExposure } from '../exposure.ts';
 import { universalDefaults, UNIVERSAL_PASSWORD_ID } from '../population.ts';
 import { type AuditProtocol, type CredentialList, type CredentialPair, loadCredentialLists, pairsFor } from './pairs.ts';
-import { type Attempt, ATTEMPTS, type AuditTarget, randomCredential } from './protocols.ts';
+import { type Attempt, ATTEMPTS, type AttemptSession, type AuditTarget, randomCredential } from './protocols.ts';
 
 export const AUTHORIZATION = 'credentials';
 
@@ -86,8 +86,9 @@ export function auditTarget(o: Pick<Observation, 'ip' | 'port' | 'transport' | '
       return o.transport === 'tcp' ? { ip: o.ip, port: o.port, protocol: o.protocol } : null;
     case 'http':
     case 'https':
-      // Basic or Digest on the page the scan fetched; login forms are left to the exposure checks.
-      return d.statusCode === 401 && typeof d.authScheme === 'string' && /^(?:basic|digest)$/i.test(d.authScheme) ? { ip: o.ip, port: o.port, protocol: 'http', tls: o.protocol === 'https' || tls, path: typeof d.path === 'string' ? d.path : '/' } : null;
+      // Basic or Digest on the page the scan fetched, or a login form on it.
+      if (d.statusCode === 401 && typeof d.authScheme === 'string' && /^(?:basic|digest)$/i.test(d.authScheme)) return { ip: o.ip, port: o.port, protocol: 'http', tls: o.protocol === 'https' || tls, path: typeof d.path === 'string' ? d.path : '/' };
+      return d.statusCode === 200 && d.loginForm === true ? { ip: o.ip, port: o.port, protocol: 'http', tls: o.protocol === 'https' || tls, path: typeof d.path === 'string' ? d.path : '/', form: true } : null;
     case 'rtsp':
       return d.authRequired === true ? { ip: o.ip, port: o.port, protocol: 'rtsp', path: typeof d.url === 'string' ? d.url : undefined } : null;
     case 'mqtt':
@@ -99,6 +100,9 @@ export function auditTarget(o: Pick<Observation, 'ip' | 'port' | 'transport' | '
       return null;
   }
 }
+
+/** Which attempt speaks to a target: login forms have their own, everything else goes by protocol. */
+const attemptKey = (t: AuditTarget) => (t.form ? 'http-form' : t.protocol);
 
 const SEVERITY: Record<string, NewFinding['severity']> = { telnet: 'critical', ssh: 'critical', snmp: 'high', http: 'high', rtsp: 'high', mqtt: 'high', mqtts: 'high', ftp: 'high' };
 
@@ -122,14 +126,14 @@ export async function auditCredentials(services: readonly Pick<Observation, 'ip'
   const auditHost = async (ip: string, items: NonNullable<ReturnType<typeof byHost.get>>) => {
     let hostAttempts = 0;
     let first = true;
-    const tryOnce = async (target: AuditTarget, cred: { user: string; password: string } | null, pair: string) => {
+    const tryOnce = async (target: AuditTarget, cred: { user: string; password: string } | null, pair: string, session: AttemptSession) => {
       if (!first) await sleep(limits.delayMs, opts.signal);
       first = false;
       hostAttempts++;
       result.attempts++;
       const ctx = createProbeContext({ ip: target.ip, port: target.port, transport: target.protocol === 'snmp' ? 'udp' : 'tcp' }, { scope: opts.scope, limits: { maxConnections: 4, ...opts.probeLimits }, signal: opts.signal, beforeDial: () => limiter.acquire() });
       try {
-        const outcome = await attempts[target.protocol]!(ctx, target, cred);
+        const outcome = await attempts[attemptKey(target)]!(ctx, target, cred, session);
         opts.onAttempt?.({ ip: target.ip, port: target.port, protocol: target.protocol, pair, outcome });
         return outcome;
       } catch (e) {
@@ -144,8 +148,9 @@ export async function auditCredentials(services: readonly Pick<Observation, 'ip'
 
     for (const { target, obs } of items) {
       if (opts.signal?.aborted) return;
-      const attempt = attempts[target.protocol];
+      const attempt = attempts[attemptKey(target)];
       if (!attempt) continue;
+      const session: AttemptSession = { negativeControl: true, memo: {} };
       let serviceAttempts = 0;
       const room = () => serviceAttempts < limits.maxAttemptsPerService && hostAttempts < limits.maxAttemptsPerHost && !opts.signal?.aborted;
       const summary = { ip, port: target.port, protocol: target.protocol, attempts: 0, outcome: 'nothing accepted' };
@@ -157,7 +162,14 @@ export async function auditCredentials(services: readonly Pick<Observation, 'ip'
       try {
         // Negative control: a credential nobody set must fail, or an "accepted" would prove nothing.
         serviceAttempts++;
-        const control = await tryOnce(target, randomCredential(), 'negative-control');
+        const control = await tryOnce(target, randomCredential(), 'negative-control', session);
+        session.negativeControl = false;
+        if (control !== 'rejected' && target.form) {
+          // A form whose answer to a random credential does not read as a refusal cannot tell a login from a
+          // failure: that proves nothing either way, so no finding of any kind.
+          summary.outcome = 'login form: a random credential did not look refused, nothing concluded';
+          continue;
+        }
         if (control !== 'rejected') {
           summary.outcome = 'accepts any credential';
           result.noAuth.push({
@@ -183,7 +195,7 @@ export async function auditCredentials(services: readonly Pick<Observation, 'ip'
           // The scan already showed this community answers; the exposure checks report it.
           if (target.protocol === 'snmp' && pair.password === known) continue;
           serviceAttempts++;
-          const outcome = await tryOnce(target, pair, pair.id);
+          const outcome = await tryOnce(target, pair, pair.id, session);
           if (outcome === 'accepted') {
             summary.outcome = `accepted ${pair.id}`;
             result.findings.push(credentialFinding(ip, target, obs.transport, pair, serviceAttempts));
@@ -218,11 +230,11 @@ function credentialFinding(ip: string, target: AuditTarget, transport: 'tcp' | '
     port: target.port,
     transport,
     kind: 'default-credential',
-    id: `default-credential-${target.protocol}`,
-    title: isCommunity ? 'SNMP answers a default community from a public list' : `${target.protocol.toUpperCase()} accepts a default credential from a public list`,
+    id: `default-credential-${target.protocol}${target.form ? '-form' : ''}`,
+    title: isCommunity ? 'SNMP answers a default community from a public list' : target.form ? 'The web login form accepts a default credential from a public list' : `${target.protocol.toUpperCase()} accepts a default credential from a public list`,
     severity: isCommunity && pair.password === 'private' ? 'critical' : (SEVERITY[target.protocol] ?? 'high'),
     // The pair id and the user name say which listed default it was; the password stays out of the record.
-    evidence: { protocol: target.protocol, pairId: pair.id, list: pair.list, source: pair.source, sourceUrl: pair.sourceUrl, ...(isCommunity ? {} : { username: pair.user }), attempts },
+    evidence: { protocol: target.protocol, ...(target.form ? { login: 'form', path: target.path } : {}), pairId: pair.id, list: pair.list, source: pair.source, sourceUrl: pair.sourceUrl, ...(isCommunity ? {} : { username: pair.user }), attempts },
     remediation: isCommunity
       ? 'Change the SNMP communities to long random values (or disable v1/v2c and use SNMPv3 authPriv), and restrict the agent to management addresses.'
       : 'Change the password now (it is on public lists bots use), disable the service if it is not needed, and update the firmware; ask the vendor for firmware that forces a unique password at first use.',

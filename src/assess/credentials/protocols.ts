@@ -13,6 +13,7 @@ import { encodeRequest, parseResponse as parseRtsp } from '../../probes/rtsp/cod
 import { decodeMessage, encodeGetRequest, SNMP_V2C, SYSTEM_OIDS } from '../../probes/snmp/codec.ts';
 import { detectPrompts, Negotiator, parseTelnet } from '../../probes/telnet/codec.ts';
 import { parseReply } from '../../probes/ftp/codec.ts';
+import { formAttempt } from './form.ts';
 
 export type AttemptOutcome = 'accepted' | 'rejected' | 'no-auth';
 
@@ -29,9 +30,18 @@ export interface AuditTarget {
   tls?: boolean;
   /** HTTP path to request; RTSP URL to DESCRIBE */
   path?: string;
+  /** HTTP: the page holds a login form (the attempt submits it) rather than a Basic/Digest challenge */
+  form?: boolean;
 }
 
-export type Attempt = (ctx: ProbeContext, target: AuditTarget, cred: Credential | null) => Promise<AttemptOutcome>;
+/** Per-service state the audit keeps across its attempts: whether this one is the negative control, and a memo
+ * for attempts that judge a pair against the control's answer (login forms). */
+export interface AttemptSession {
+  negativeControl: boolean;
+  memo: Record<string, unknown>;
+}
+
+export type Attempt = (ctx: ProbeContext, target: AuditTarget, cred: Credential | null, session?: AttemptSession) => Promise<AttemptOutcome>;
 
 /** A user name and password nobody sets: the negative control. */
 export function randomCredential(): Credential {
@@ -320,6 +330,7 @@ export const ATTEMPTS: Record<string, Attempt> = {
   ftp: ftpAttempt,
   http: httpAttempt,
   https: httpAttempt,
+  'http-form': formAttempt,
   rtsp: rtspAttempt,
   mqtt: mqttAttempt,
   mqtts: mqttAttempt,
