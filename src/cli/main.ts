@@ -15,6 +15,7 @@ import { registerKnowledgeCommands } from './commands/kb.ts';
 import { assessAfterRun, registerFindingCommands } from './commands/findings.ts';
 import { registerServeCommand } from './commands/serve.ts';
 import { registerReportCommand } from './commands/report.ts';
+import { registerNetworkCommands } from './commands/networks.ts';
 import { CliError } from './errors.ts';
 import { openStore } from './store.ts';
 import { printable } from '../core/bytes.ts';
@@ -36,6 +37,7 @@ export function buildProgram(): Command {
   registerFindingCommands(program);
   registerServeCommand(program);
   registerReportCommand(program);
+  registerNetworkCommands(program);
   return program;
 }
 

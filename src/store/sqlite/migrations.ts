@@ -150,4 +150,17 @@ export const MIGRATIONS: string[] = [
   `CREATE INDEX devices_vendor_nocase ON devices (vendor COLLATE NOCASE, ip_key, noise);
    CREATE INDEX devices_type_nocase ON devices (device_type COLLATE NOCASE, ip_key, noise);
    CREATE INDEX findings_open_ip ON findings (state, ip_key, kind);`,
+  // Prefix→ASN table (src/store/asn.ts, `iotscope networks import-asn`): address ranges as ip_key bounds, so an
+  // address is found by key range; span (last − first, fixed-width hex) orders overlapping ranges, the narrowest
+  // (most specific) first.
+  `CREATE TABLE asn_ranges (
+     start_key TEXT NOT NULL,
+     end_key TEXT NOT NULL,
+     span TEXT NOT NULL,
+     asn INTEGER NOT NULL,
+     name TEXT,
+     country TEXT,
+     PRIMARY KEY (start_key, end_key)
+   );
+   CREATE INDEX asn_ranges_asn ON asn_ranges (asn);`,
 ];
