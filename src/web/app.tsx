@@ -12,7 +12,7 @@ import { AccountError, type Accounts, LoginLimiter, type Role, type User, isRole
 import { readAsset } from './assets.ts';
 import { toCsv, toJsonRows, type Column } from './csv.ts';
 import { DashboardQueries, DEVICE_SORTS, type DeviceQuery, type Scope } from './queries.ts';
-import { CVE_COLUMNS, DEVICE_COLUMNS, FINDING_COLUMNS, MODEL_COLUMNS, NETWORK_COLUMNS, RUN_COLUMNS, SERVICE_COLUMNS, VENDOR_COLUMNS } from './tables.ts';
+import { ASN_COLUMNS, CVE_COLUMNS, DEVICE_COLUMNS, FINDING_COLUMNS, MODEL_COLUMNS, NETWORK_COLUMNS, RUN_COLUMNS, SERVICE_COLUMNS, VENDOR_COLUMNS } from './tables.ts';
 import { Layout, type PageContext } from './views.tsx';
 import * as pages from './pages.tsx';
 
@@ -94,6 +94,14 @@ export function scopeOf(c: AppContext): Scope {
 /** ?v4=16&v6=32: the prefix lengths networks are grouped by (default /24 and /48). */
 function prefixLengthsOf(c: AppContext): [number, number] {
   return [intParam(c.req.query('v4'), 24, 1, 128), intParam(c.req.query('v6'), 48, 1, 128)];
+}
+
+/** ?by=prefix (default) or ?by=asn: how the networks table groups addresses. */
+function groupingOf(c: AppContext): 'prefix' | 'asn' {
+  const by = c.req.query('by');
+  if (by === undefined || by === '' || by === 'prefix') return 'prefix';
+  if (by === 'asn') return 'asn';
+  throw new StoreError('by: one of prefix, asn');
 }
 
 export function deviceQueryOf(c: AppContext, maxLimit: number): DeviceQuery {
@@ -362,7 +370,11 @@ export function createApp(opts: AppOptions): Hono<Env> {
     const r = await queries.findings(f);
     return tableResponse(c, 'findings', FINDING_COLUMNS, r.rows.map((x) => ({ ...x, key: findingKey(x) })), { hasNext: r.hasNext, limit: f.limit, offset: f.offset });
   });
-  app.get('/api/networks', api('viewer'), async (c) => tableResponse(c, 'networks', NETWORK_COLUMNS, await queries.networks(scopeOf(c), ...prefixLengthsOf(c))));
+  app.get('/api/networks', api('viewer'), async (c) =>
+    groupingOf(c) === 'asn'
+      ? tableResponse(c, 'networks-asn', ASN_COLUMNS, await queries.networksByAsn(scopeOf(c)))
+      : tableResponse(c, 'networks', NETWORK_COLUMNS, await queries.networks(scopeOf(c), ...prefixLengthsOf(c))),
+  );
   app.get('/api/runs', api('viewer'), async (c) => tableResponse(c, 'runs', RUN_COLUMNS, await queries.runs(scopeOf(c))));
 
   const setState = async (key: unknown, state: unknown) => {
@@ -449,7 +461,11 @@ export function createApp(opts: AppOptions): Hono<Env> {
     await setState(body.key, body.state);
     return c.redirect(safeBack(body.back, '/findings'), 303);
   });
-  app.get('/networks', page('viewer'), async (c) => c.html(pages.NetworksPage({ ctx: ctxOf(c), rows: await queries.networks(scopeOf(c), ...prefixLengthsOf(c)), query: new URL(c.req.url).searchParams })));
+  app.get('/networks', page('viewer'), async (c) => {
+    const query = new URL(c.req.url).searchParams;
+    if (groupingOf(c) === 'asn') return c.html(pages.AsnNetworksPage({ ctx: ctxOf(c), rows: await queries.networksByAsn(scopeOf(c)), query }));
+    return c.html(pages.NetworksPage({ ctx: ctxOf(c), rows: await queries.networks(scopeOf(c), ...prefixLengthsOf(c)), query }));
+  });
   app.get('/runs', page('viewer'), async (c) => c.html(pages.RunsPage({ ctx: ctxOf(c), rows: await queries.runs(scopeOf(c)), query: new URL(c.req.url).searchParams })));
 
   app.get('/admin', page('admin'), (c) => c.html(pages.AdminPage({ ctx: ctxOf(c), users: accounts.users(), tokens: accounts.tokens() })));

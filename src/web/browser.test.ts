@@ -103,6 +103,12 @@ test('dashboard in Chromium: setup, login, every page, filter, sort, download; h
     assert.deepEqual(asc, [...desc].reverse());
     assert.equal(asc.length, 3);
 
+    // The grouping selector: per ASN (no table loaded in this store, so every device is unknown).
+    await page.selectOption('#network-grouping', 'asn');
+    await Promise.all([page.waitForURL(/by=asn/), page.click('#network-filters button[type="submit"]')]);
+    assert.deepEqual(await page.$$eval('#asn-table tbody tr td:first-child', (tds) => tds.map((td) => td.textContent ?? '')), ['unknown']);
+    assert.equal(await page.textContent('#asn-table tbody tr td:nth-child(3)'), String(facts.devices));
+
     // Download a table.
     await page.goto(`${server.url}/findings?state=any`);
     const [download] = await Promise.all([page.waitForEvent('download'), page.click('a.download-csv')]);

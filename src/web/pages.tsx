@@ -8,9 +8,9 @@ import { describeObservation } from '../cli/describe.ts';
 import type { TokenInfo, User } from './accounts.ts';
 import { ROLES } from './accounts.ts';
 import { overviewCharts, runTrendChart } from './charts.ts';
-import type { CveRow, DeviceQuery, NetworkRow, Overview, RunTrend, Scope, VendorVulnRow } from './queries.ts';
+import type { AsnRow, CveRow, DeviceQuery, NetworkRow, Overview, RunTrend, Scope, VendorVulnRow } from './queries.ts';
 import { PREFIX_LENGTHS } from './queries.ts';
-import { CVE_COLUMNS, DEVICE_COLUMNS, FINDING_COLUMNS, MODEL_COLUMNS, NETWORK_COLUMNS, RUN_COLUMNS, SERVICE_COLUMNS, VENDOR_COLUMNS } from './tables.ts';
+import { ASN_COLUMNS, CVE_COLUMNS, DEVICE_COLUMNS, FINDING_COLUMNS, MODEL_COLUMNS, NETWORK_COLUMNS, RUN_COLUMNS, SERVICE_COLUMNS, VENDOR_COLUMNS } from './tables.ts';
 import { Chart, DataTable, DownloadLinks, FindingStateForm, Kpi, Layout, Pager, Select, SeverityBadge, devText, type PageContext } from './views.tsx';
 import type { FindingFilter } from '../store/store.ts';
 import { roleAtLeast } from './accounts.ts';
@@ -354,6 +354,7 @@ export function NetworksPage(props: { ctx: PageContext; rows: NetworkRow[]; quer
         <label>
           network (CIDR) <input name="network" value={props.query.get('network') ?? ''} placeholder="10.0.0.0/8" />
         </label>
+        <GroupingSelect by="prefix" />
         <label>
           IPv4 prefix <Select name="v4" value={props.query.get('v4') ?? '24'} options={PREFIX_LENGTHS.v4.map(String)} any="/24" />
         </label>
@@ -364,6 +365,43 @@ export function NetworksPage(props: { ctx: PageContext; rows: NetworkRow[]; quer
       </form>
       <DownloadLinks api="/api/networks" query={props.query} />
       <DataTable id="networks-table" columns={NETWORK_COLUMNS} rows={props.rows} renders={[{ header: 'prefix', render: (r: NetworkRow) => <a href={`/devices?network=${encodeURIComponent(r.prefix)}`}>{r.prefix}</a> }]} empty="No device in this scope." />
+    </Layout>
+  );
+}
+
+/** The networks page's choice of grouping: fixed-length prefixes or autonomous systems. */
+function GroupingSelect(props: { by: 'prefix' | 'asn' }) {
+  return (
+    <label>
+      group by{' '}
+      <select name="by" id="network-grouping">
+        <option value="prefix" selected={props.by === 'prefix'}>
+          prefix
+        </option>
+        <option value="asn" selected={props.by === 'asn'}>
+          ASN
+        </option>
+      </select>
+    </label>
+  );
+}
+
+export function AsnNetworksPage(props: { ctx: PageContext; rows: AsnRow[]; query: URLSearchParams }) {
+  return (
+    <Layout title="Networks" ctx={props.ctx}>
+      <p>
+        Devices and open findings per autonomous system, worst first. An address's AS comes from the prefix→ASN table loaded with <code>iotscope networks import-asn</code>, else from
+        imported records that name it (Shadowserver, Shodan, IntelMQ); the rest count as unknown.
+      </p>
+      <form method="get" action="/networks" class="filters" id="network-filters">
+        <label>
+          network (CIDR) <input name="network" value={props.query.get('network') ?? ''} placeholder="10.0.0.0/8" />
+        </label>
+        <GroupingSelect by="asn" />
+        <button type="submit">Apply</button>
+      </form>
+      <DownloadLinks api="/api/networks" query={props.query} />
+      <DataTable id="asn-table" columns={ASN_COLUMNS} rows={props.rows} empty="No device in this scope." />
     </Layout>
   );
 }

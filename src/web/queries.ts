@@ -7,6 +7,7 @@ import { SEVERITIES, type Finding, type FindingKind, type Severity } from '../co
 import type { Device, DeviceEvent } from '../fingerprint/types.ts';
 import type { CountRow, FindingFilter, InventoryStats, Run, ServiceRow, Store } from '../store/store.ts';
 import { StoreError } from '../store/store.ts';
+import { asnNames, importedAsnOfKeys, tableAsnOfKeys } from '../store/sqlite/asn.ts';
 
 type Row = Record<string, unknown>;
 
@@ -164,6 +165,17 @@ export interface EventSummary {
 
 export interface NetworkRow {
   prefix: string;
+  devices: number;
+  exposedDevices: number;
+  vulnerableDevices: number;
+  kevDevices: number;
+  openFindings: number;
+}
+
+export interface AsnRow {
+  /** null: no loaded table range and no imported record names the address's AS */
+  asn: number | null;
+  name: string | null;
   devices: number;
   exposedDevices: number;
   vulnerableDevices: number;
@@ -539,6 +551,51 @@ export class DashboardQueries {
         kevDevices: Number(r.kev),
         openFindings: Number(r.findings),
       }));
+    });
+  }
+
+  /**
+   * Devices and open findings per autonomous system. An address's AS is the most specific range of the loaded
+   * prefix→ASN table, else the latest imported record that reported one, else unknown (asn null).
+   */
+  async networksByAsn(scope: Scope = {}): Promise<AsnRow[]> {
+    return this.cached(`networks-asn:${JSON.stringify(scope)}`, () => {
+      const devW = whereOf([networkClause(scope.network), { sql: 'noise IS NULL', params: [] }, ...seenIn(scope, 'first_seen', 'last_seen')]);
+      const fW = whereOf([{ sql: "state = 'open'", params: [] }, networkClause(scope.network), ...seenIn(scope, 'first_seen', 'last_seen')]);
+      const deviceKeys = (this.db.prepare(`SELECT ip_key FROM devices ${devW.sql}`).raw().all(...devW.params) as [string][]).map((r) => r[0]);
+      const perKey = this.db
+        .prepare(
+          `SELECT ip_key, count(*) AS findings, max(kind <> 'vulnerability') AS exposed, max(kind = 'vulnerability') AS vulnerable,
+                  max(kind = 'vulnerability' AND json_extract(record, '$.details.kev') IS NOT NULL) AS kev
+           FROM findings ${fW.sql} GROUP BY ip_key`,
+        )
+        .raw()
+        .all(...fW.params) as [string, number, number, number, number][];
+      const keys = [...new Set([...deviceKeys, ...perKey.map((r) => r[0])])];
+      const fromTable = tableAsnOfKeys(this.db, keys);
+      const bounds = scope.network ? networkClause(scope.network).params as [string, string] : [];
+      const imported = importedAsnOfKeys(this.db, ...bounds);
+      const asnOf = (k: string): number | null => fromTable.get(k)?.asn ?? imported.get(k) ?? null;
+      const groups = new Map<number | null, AsnRow>();
+      const group = (asn: number | null): AsnRow => {
+        let g = groups.get(asn);
+        if (!g) groups.set(asn, (g = { asn, name: null, devices: 0, exposedDevices: 0, vulnerableDevices: 0, kevDevices: 0, openFindings: 0 }));
+        return g;
+      };
+      for (const k of deviceKeys) group(asnOf(k)).devices++;
+      for (const [k, findings, exposed, vulnerable, kev] of perKey) {
+        const g = group(asnOf(k));
+        g.openFindings += Number(findings);
+        g.exposedDevices += Number(exposed);
+        g.vulnerableDevices += Number(vulnerable);
+        g.kevDevices += Number(kev);
+      }
+      const names = asnNames(this.db, [...groups.keys()].filter((a): a is number => a !== null));
+      for (const k of fromTable.values()) if (k.name && !names.has(k.asn)) names.set(k.asn, k.name);
+      for (const g of groups.values()) if (g.asn !== null) g.name = names.get(g.asn) ?? null;
+      return [...groups.values()].sort(
+        (a, b) => b.kevDevices - a.kevDevices || b.vulnerableDevices - a.vulnerableDevices || b.exposedDevices - a.exposedDevices || b.devices - a.devices || (a.asn ?? Infinity) - (b.asn ?? Infinity),
+      );
     });
   }
 

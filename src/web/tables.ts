@@ -4,7 +4,7 @@ import type { Finding } from '../core/finding.ts';
 import type { ServiceRow } from '../store/store.ts';
 import { describeObservation } from '../cli/describe.ts';
 import type { Column } from './csv.ts';
-import type { CveRow, DeviceRow, NetworkRow, RunTrend, VendorVulnRow } from './queries.ts';
+import type { AsnRow, CveRow, DeviceRow, NetworkRow, RunTrend, VendorVulnRow } from './queries.ts';
 
 export const DEVICE_COLUMNS: Column<DeviceRow>[] = [
   { header: 'ip', value: (r) => r.ip },
@@ -67,6 +67,16 @@ export const MODEL_COLUMNS: Column<VendorVulnRow>[] = [VENDOR_COLUMNS[0]!, { hea
 
 export const NETWORK_COLUMNS: Column<NetworkRow>[] = [
   { header: 'prefix', value: (r) => r.prefix },
+  { header: 'devices', value: (r) => r.devices },
+  { header: 'exposed_devices', value: (r) => r.exposedDevices },
+  { header: 'vulnerable_devices', value: (r) => r.vulnerableDevices },
+  { header: 'kev_devices', value: (r) => r.kevDevices },
+  { header: 'open_findings', value: (r) => r.openFindings },
+];
+
+export const ASN_COLUMNS: Column<AsnRow>[] = [
+  { header: 'asn', value: (r) => (r.asn === null ? 'unknown' : `AS${r.asn}`) },
+  { header: 'name', value: (r) => r.name },
   { header: 'devices', value: (r) => r.devices },
   { header: 'exposed_devices', value: (r) => r.exposedDevices },
   { header: 'vulnerable_devices', value: (r) => r.vulnerableDevices },
