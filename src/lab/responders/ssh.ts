@@ -7,13 +7,24 @@ import { IDLE_MS, type RunningService, type ServiceContext, crlf, listenTcp } fr
 
 const { Server, utils } = ssh2;
 
-function generateHostKey(type: 'rsa' | 'ecdsa' | 'ed25519'): Promise<string> {
+function generateOnce(type: 'rsa' | 'ecdsa' | 'ed25519'): Promise<string> {
   return new Promise((resolve, reject) => {
     const done = (err: Error | null, keys: { private: string }) => (err ? reject(err) : resolve(keys.private));
     if (type === 'rsa') utils.generateKeyPair('rsa', { bits: 2048 }, done);
     else if (type === 'ecdsa') utils.generateKeyPair('ecdsa', { bits: 256 }, done);
     else utils.generateKeyPair('ed25519', done);
   });
+}
+
+/** A host key ssh2 can load. Its own generator now and then (about 1 in 400 ed25519 keys here) writes an OpenSSH
+ *  key its parser then rejects, so each key is parsed before use and made again when it does not load. */
+async function generateHostKey(type: 'rsa' | 'ecdsa' | 'ed25519'): Promise<string> {
+  for (let attempt = 1; ; attempt++) {
+    const key = await generateOnce(type);
+    const parsed = utils.parseKey(key);
+    if (!(parsed instanceof Error)) return key;
+    if (attempt >= 5) throw parsed;
+  }
 }
 
 export async function startSsh(spec: ServiceOf<'ssh'>, ctx: ServiceContext): Promise<RunningService> {
