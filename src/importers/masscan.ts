@@ -9,7 +9,7 @@ import { type Importer, type ImportContext, compact, int, ipAddress, isObject, i
 import type { ImportInput } from './input.ts';
 import { readJsonRecords } from './json-records.ts';
 import { readLineBatches } from './lines.ts';
-import { XmlStream, type XmlAttrs, type XmlHandler } from './xml.ts';
+import { XmlStream, drainXml, type XmlAttrs, type XmlHandler } from './xml.ts';
 import type { ImportPosition } from './errors.ts';
 
 export type MasscanVariant = 'xml' | 'json' | 'ndjson' | 'list';
@@ -111,15 +111,7 @@ async function* parseXml(input: ImportInput, ctx: ImportContext): AsyncGenerator
   const handler = new MasscanXmlHandler(ctx, out);
   const xml = new XmlStream(ctx.file, handler, { resyncTag: 'host', onSyntaxError: (e) => ctx.tolerate(e), onResync: () => handler.reset() });
   handler.xml = xml;
-  for await (const chunk of input.chunks) {
-    xml.write(chunk);
-    if (out.length) {
-      for (const o of out) yield o;
-      out.length = 0;
-    }
-  }
-  xml.end();
-  for (const o of out) yield o;
+  yield* drainXml(input.chunks, xml, out);
 }
 
 class MasscanXmlHandler implements XmlHandler {

@@ -8,7 +8,7 @@ import type { Observation, ProbeStatus, Transport } from '../core/observation.ts
 import type { CertificateInfo, TlsInfo } from '../scan/conn.ts';
 import { type Importer, type ImportContext, compact, int, ipAddress, isoTime, observation, port, protocolName, text } from './importer.ts';
 import type { ImportInput } from './input.ts';
-import { XmlStream, type XmlAttrs, type XmlHandler } from './xml.ts';
+import { XmlStream, drainXml, type XmlAttrs, type XmlHandler } from './xml.ts';
 import { TreeCapture, nodeToJson, nseToJson, type XmlNode } from './xml-tree.ts';
 
 /** Nmap port states onto the probe statuses (closest meaning; the nmap word is kept in data.portState). */
@@ -65,15 +65,7 @@ async function* parseNmap(input: ImportInput, ctx: ImportContext): AsyncGenerato
     onResync: () => handler.reset(),
   });
   handler.xml = xml;
-  for await (const chunk of input.chunks) {
-    xml.write(chunk);
-    if (out.length) {
-      for (const o of out) yield o;
-      out.length = 0;
-    }
-  }
-  xml.end();
-  for (const o of out) yield o;
+  yield* drainXml(input.chunks, xml, out);
 }
 
 class NmapHandler implements XmlHandler {

@@ -361,3 +361,20 @@ function excerptTag(s: string): string {
   const flat = s.replace(/[\x00-\x1f\x7f]/g, ' ').trim();
   return JSON.stringify(flat.length > 50 ? `${flat.slice(0, 50)}…` : flat);
 }
+
+/**
+ * Feed a byte stream through an XmlStream whose handler pushes records into `out`, yielding them as each chunk is
+ * parsed: the streaming loop every XML importer shares, so memory stays bounded by one chunk's records.
+ */
+export async function* drainXml<T>(chunks: AsyncIterable<Buffer>, xml: XmlStream, out: T[]): AsyncGenerator<T> {
+  for await (const chunk of chunks) {
+    xml.write(chunk);
+    if (out.length) {
+      for (const o of out) yield o;
+      out.length = 0;
+    }
+  }
+  xml.end();
+  for (const o of out) yield o;
+  out.length = 0;
+}
