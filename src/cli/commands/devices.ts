@@ -8,6 +8,7 @@ import { loadClassifier, importRecog, loadRules, type Classifier, type Device } 
 import { refreshDevices } from '../../fingerprint/refresh.ts';
 import type { DeviceFilter, Store } from '../../store/store.ts';
 import { CliError } from '../errors.ts';
+import { pageFrom } from './inventory.ts';
 import { openStore, resolveDbPath } from '../store.ts';
 import { renderTable } from '../table.ts';
 import { printable } from '../../core/bytes.ts';
@@ -74,13 +75,7 @@ export function deviceFilterFrom(o: DeviceCliOptions): DeviceFilter {
     if (!['exclude', 'include', 'only'].includes(o.noise)) throw new CliError('--noise must be exclude, include or only');
     f.noise = o.noise as DeviceFilter['noise'];
   }
-  for (const k of ['limit', 'offset'] as const) {
-    if (o[k] !== undefined) {
-      const n = Number(o[k]);
-      if (!Number.isInteger(n) || n < 0) throw new CliError(`--${k} must be a whole number ≥ 0`);
-      f[k] = n;
-    }
-  }
+  Object.assign(f, pageFrom(o));
   return f;
 }
 

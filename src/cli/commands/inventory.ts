@@ -62,14 +62,21 @@ export function filterFrom(o: FilterOptions): ObservationFilter {
   }
   if (o.since) f.since = o.since;
   if (o.until) f.until = o.until;
+  Object.assign(f, pageFrom(o));
+  return f;
+}
+
+/** --limit and --offset, checked: the paging every list command shares. */
+export function pageFrom(o: { limit?: string; offset?: string }): { limit?: number; offset?: number } {
+  const page: { limit?: number; offset?: number } = {};
   for (const k of ['limit', 'offset'] as const) {
     if (o[k] !== undefined) {
       const n = Number(o[k]);
       if (!Number.isInteger(n) || n < 0) throw new CliError(`--${k} must be a whole number ≥ 0`);
-      f[k] = n;
+      page[k] = n;
     }
   }
-  return f;
+  return page;
 }
 
 export function registerInventoryCommands(program: Command): void {
