@@ -6,7 +6,7 @@ import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { z } from 'zod';
-import type { Finding, FindingKind, Severity } from '../core/finding.ts';
+import { type Finding, type FindingKind, SEVERITIES, type Severity } from '../core/finding.ts';
 import type { Observation, Transport } from '../core/observation.ts';
 
 export function defaultChecksDir(): string {
@@ -82,16 +82,21 @@ const ExampleSchema = z.strictObject({
 });
 export type CheckExample = z.infer<typeof ExampleSchema>;
 
-const CheckSchema = z.strictObject({
+/** What every check says of itself, per-observation and population checks alike. */
+const CHECK_HEADER = {
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'ids are lower-case letters, digits and "-"'),
   title: z.string().min(1).max(200),
   kind: z.enum(['exposure', 'no-auth', 'cleartext', 'weak-tls']),
-  severity: z.enum(['critical', 'high', 'medium', 'low', 'info']),
+  severity: z.enum(SEVERITIES),
   tags: z.array(z.string().regex(/^[a-z0-9-]+$/)).min(1),
   references: z.array(z.string().url()).min(1),
   remediation: z.string().min(1).max(2000),
   /** every observation field the matchers read */
   reads: z.array(FieldPath).min(1),
+};
+
+const CheckSchema = z.strictObject({
+  ...CHECK_HEADER,
   /** fields whose values are copied into the finding's evidence (a subset of reads) */
   evidence: z.array(FieldPath).default([]),
   match: ConditionSchema,
@@ -102,14 +107,7 @@ export type CheckSpec = z.infer<typeof CheckSchema>;
 
 /** Checks over the whole population: the same value of `key` on at least `minDevices` addresses. */
 const PopulationSchema = z.strictObject({
-  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
-  title: z.string().min(1).max(200),
-  kind: z.enum(['exposure', 'no-auth', 'cleartext', 'weak-tls']),
-  severity: z.enum(['critical', 'high', 'medium', 'low', 'info']),
-  tags: z.array(z.string().regex(/^[a-z0-9-]+$/)).min(1),
-  references: z.array(z.string().url()).min(1),
-  remediation: z.string().min(1).max(2000),
-  reads: z.array(FieldPath).min(1),
+  ...CHECK_HEADER,
   /** which observations take part */
   match: ConditionSchema,
   /** the value shared by many devices */
