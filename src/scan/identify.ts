@@ -5,7 +5,7 @@ import type { Scope } from '../core/scope.ts';
 import { type Conn, dialTcp } from './conn.ts';
 import type { ProbeLimits } from './context.ts';
 import type { Probe, ProbeResult, ProbeTarget } from './probe.ts';
-import { runProbe } from './run-probe.ts';
+import { type RunProbeOptions, runProbe } from './run-probe.ts';
 
 /** Client-first protocols tried on a silent port that none of the port's own probes recognised, most common first. */
 export const FALLBACK_ORDER = ['http', 'https', 'rtsp', 'mqtt', 'mqtts', 'modbus', 'coap-tcp'];
@@ -38,6 +38,11 @@ export interface Identified {
   probe: string;
   result: ProbeResult;
   tried: string[];
+}
+
+/** What every probe run of one identification shares; only the limits differ between usual probes and guesses. */
+function probeRunOptions(opts: IdentifyOptions, limits: ProbeLimits): RunProbeOptions {
+  return { scope: opts.scope, limits, userAgent: opts.userAgent, signal: opts.signal, beforeDial: opts.beforeDial };
 }
 
 /** Returns null when the port is not open (refused, filtered, unreachable). */
@@ -83,14 +88,7 @@ export async function identifyTcpService(target: ProbeTarget, opts: IdentifyOpti
     const isUsual = usual.includes(probe) || (greeting.length > 0 && probe.recognizes?.(greeting));
     // Guesses on a port that is not theirs get a shorter read timeout: most services reject a foreign request fast.
     const limits = isUsual ? opts.limits : { ...opts.limits, timeoutMs: Math.min(opts.limits.timeoutMs, 2000) };
-    const result = await runProbe(probe, target, {
-      scope: opts.scope,
-      limits,
-      userAgent: opts.userAgent,
-      signal: opts.signal,
-      beforeDial: opts.beforeDial,
-      preopened,
-    });
+    const result = await runProbe(probe, target, { ...probeRunOptions(opts, limits), preopened });
     preopened = null;
     last = { probe: probe.name, result, tried: [...tried] };
     // A plain-HTTP request answered with "this port wants TLS": the TLS probe will see more (certificate, title).
@@ -103,7 +101,7 @@ export async function identifyTcpService(target: ProbeTarget, opts: IdentifyOpti
       const other = handoff && byName(handoff.to);
       if (other) {
         tried.push(other.name);
-        const second = await runProbe(other, target, { scope: opts.scope, limits: opts.limits, userAgent: opts.userAgent, signal: opts.signal, beforeDial: opts.beforeDial });
+        const second = await runProbe(other, target, probeRunOptions(opts, opts.limits));
         if (second.status === 'success') return { probe: other.name, result: second, tried: [...tried] };
       }
       return { ...last, tried: [...tried] };
@@ -143,7 +141,7 @@ export async function identifyUdpService(target: ProbeTarget, opts: IdentifyOpti
   for (const probe of candidates) {
     if (opts.signal?.aborted) break;
     tried.push(probe.name);
-    const result = await runProbe(probe, target, { scope: opts.scope, limits, userAgent: opts.userAgent, signal: opts.signal, beforeDial: opts.beforeDial });
+    const result = await runProbe(probe, target, probeRunOptions(opts, limits));
     if (result.status === 'success' || result.status === 'application-error' || result.status === 'protocol-error') return { probe: probe.name, result, tried };
     // ICMP port unreachable: nothing listens, no other probe needs to try.
     if (result.status === 'connection-refused') return null;
