@@ -160,8 +160,72 @@ export function ipAddress(v: unknown): string | undefined {
 /** Seconds since the epoch (number or digits) or an ISO-ish date → ISO 8601; undefined when unreadable. */
 export function isoTime(v: unknown): string | undefined {
   if (typeof v === 'number' && Number.isFinite(v) && v > 0) return new Date(v < 1e11 ? v * 1000 : v).toISOString();
-  if (typeof v !== 'string' || !v.trim()) return undefined;
+  if (typeof v !== 'string') return undefined;
+  // records of one scan repeat their time stamps (a host's ports, a batch of one second): remember the last one
+  if (v === lastTimeText) return lastTimeIso;
+  const iso = parseTimeText(v);
+  lastTimeText = v;
+  lastTimeIso = iso;
+  return iso;
+}
+
+let lastTimeText: string | undefined;
+let lastTimeIso: string | undefined;
+
+const DAYS_IN_MONTH = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Two ASCII digits at s[i], or -1. */
+function digits2(s: string, i: number): number {
+  const a = s.charCodeAt(i) - 48;
+  const b = s.charCodeAt(i + 1) - 48;
+  return a >= 0 && a <= 9 && b >= 0 && b <= 9 ? a * 10 + b : -1;
+}
+
+/**
+ * The form scanners write most ("2026-11-25T02:00:00Z", "…:00.123456789Z", also with a space for the T) checked
+ * and rewritten character by character: no Date, no regular expression. Anything else (offsets, no zone, odd
+ * dates) is left to the general path.
+ */
+function utcTimeFast(s: string): string | undefined {
+  const n = s.length;
+  if (n < 20 || n > 30 || s.charCodeAt(n - 1) !== 90 /* Z */) return undefined;
+  if (s[4] !== '-' || s[7] !== '-' || (s[10] !== 'T' && s[10] !== ' ') || s[13] !== ':' || s[16] !== ':') return undefined;
+  const y = digits2(s, 0) * 100 + digits2(s, 2);
+  const mo = digits2(s, 5);
+  const d = digits2(s, 8);
+  const h = digits2(s, 11);
+  const mi = digits2(s, 14);
+  const se = digits2(s, 17);
+  if (y < 1970 || y >= 3000 || mo < 1 || mo > 12 || d < 1 || d > DAYS_IN_MONTH[mo - 1]! || h < 0 || h > 23 || mi < 0 || mi > 59 || se < 0 || se > 59) return undefined;
+  if (mo === 2 && d === 29 && (y % 4 !== 0 || (y % 100 === 0 && y % 400 !== 0))) return undefined;
+  let ms = '000';
+  if (n > 20) {
+    if (s[19] !== '.' || n === 21) return undefined;
+    for (let i = 20; i < n - 1; i++) {
+      const c = s.charCodeAt(i);
+      if (c < 48 || c > 57) return undefined;
+    }
+    ms = (s.slice(20, Math.min(23, n - 1)) + '00').slice(0, 3);
+  }
+  return `${s.slice(0, 10)}T${s.slice(11, 19)}.${ms}Z`;
+}
+
+/** Whole seconds since the epoch written as 9 to 11 digits (Nmap's starttime), without a regular expression. */
+function epochSecondsFast(s: string): string | undefined {
+  const n = s.length;
+  if (n < 9 || n > 11) return undefined;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 48 || c > 57) return undefined;
+  }
+  return new Date(Number(s) * 1000).toISOString();
+}
+
+function parseTimeText(v: string): string | undefined {
+  const fast = utcTimeFast(v) ?? epochSecondsFast(v);
+  if (fast) return fast;
   const s = v.trim();
+  if (!s) return undefined;
   if (/^\d{9,11}(\.\d+)?$/.test(s)) return new Date(Number(s) * 1000).toISOString();
   // "2024-05-01 12:00:00" and Shodan's "2024-05-01T12:00:00.123456" (no zone) are UTC
   let iso = s.replace(' ', 'T');
@@ -173,10 +237,15 @@ export function isoTime(v: unknown): string | undefined {
   return d.getUTCFullYear() >= 1970 && d.getUTCFullYear() < 3000 ? d.toISOString() : undefined;
 }
 
-/** Drop undefined members so the stored JSON is tidy. */
+/** The members that are not undefined, so the stored JSON is tidy. A new object rather than `delete` on the old one:
+ *  deleting members turns V8 objects into slow dictionaries, and every observation passes through here. */
 export function compact<T extends Record<string, unknown>>(o: T): T {
-  for (const k of Object.keys(o)) if (o[k] === undefined) delete o[k];
-  return o;
+  const out: Record<string, unknown> = {};
+  for (const k in o) {
+    const v = o[k];
+    if (v !== undefined) out[k] = v;
+  }
+  return out as T;
 }
 
 /** The protocol names iotscope's probes use, for a foreign service name. */
@@ -219,42 +288,57 @@ export function protocolName(foreign: string | undefined, tls = false): string {
 
 /**
  * A copy of `obj` without the dotted paths an importer mapped into `data`, empty objects pruned: what remains
- * is what iotscope does not model, kept verbatim under `extra`.
+ * is what iotscope does not model, kept verbatim under `extra`. Importers pass module-level path lists, so the
+ * path tree is built once per list (keyed by the array itself, with the joined text as a fallback).
  */
-const PATH_TREES = new Map<string, Record<string, unknown>>();
+type PathTree = { [k: string]: PathTree | true };
+const TREES_BY_LIST = new WeakMap<readonly string[], PathTree>();
+const TREES_BY_TEXT = new Map<string, PathTree>();
 
-function pathTree(paths: readonly string[]): Record<string, unknown> {
-  const key = paths.join('|');
-  let tree = PATH_TREES.get(key);
+function pathTree(paths: readonly string[]): PathTree {
+  let tree = TREES_BY_LIST.get(paths);
   if (tree) return tree;
-  tree = {};
-  for (const p of paths) {
-    let node = tree;
-    const parts = p.split('.');
-    parts.forEach((part, i) => {
-      if (i === parts.length - 1) node[part] = true;
-      else node = (node[part] = isObject(node[part]) ? node[part] : {}) as Record<string, unknown>;
-    });
+  const key = paths.join('|');
+  tree = TREES_BY_TEXT.get(key);
+  if (!tree) {
+    tree = Object.create(null) as PathTree;
+    for (const p of paths) {
+      let node = tree;
+      const parts = p.split('.');
+      for (let i = 0; i < parts.length; i++) {
+        const part = parts[i]!;
+        if (i === parts.length - 1) node[part] = true;
+        else {
+          const next = node[part];
+          node = node[part] = typeof next === 'object' ? next : (Object.create(null) as PathTree);
+        }
+      }
+    }
+    // importers use a handful of fixed path lists; the bound only guards against misuse
+    if (TREES_BY_TEXT.size < 256) TREES_BY_TEXT.set(key, tree);
   }
-  // importers use a handful of fixed path lists; the bound only guards against misuse
-  if (PATH_TREES.size < 256) PATH_TREES.set(key, tree);
+  TREES_BY_LIST.set(paths, tree);
   return tree;
 }
 
-export function withoutPaths(obj: unknown, paths: readonly string[]): Record<string, unknown> | undefined {
-  if (!isObject(obj)) return undefined;
-  const tree = pathTree(paths);
-  const strip = (o: Record<string, unknown>, t: Record<string, unknown>): Record<string, unknown> | undefined => {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(o)) {
-      const rule = t[k];
-      if (rule === true) continue;
-      if (isObject(rule) && isObject(v)) {
-        const rest = strip(v, rule);
-        if (rest) out[k] = rest;
-      } else out[k] = v;
+function stripPaths(o: Record<string, unknown>, t: PathTree): Record<string, unknown> | undefined {
+  let out: Record<string, unknown> | undefined;
+  for (const k in o) {
+    let v = o[k];
+    const rule = t[k];
+    if (rule === true) continue;
+    if (rule !== undefined && isObject(v)) {
+      v = stripPaths(v, rule);
+      if (v === undefined) continue;
     }
-    return Object.keys(out).length ? out : undefined;
-  };
-  return strip(obj, tree);
+    out ??= {};
+    // a member named __proto__ (JSON allows it) is data: assigning it would replace the prototype instead
+    if (k === '__proto__') Object.defineProperty(out, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else out[k] = v;
+  }
+  return out;
+}
+
+export function withoutPaths(obj: unknown, paths: readonly string[]): Record<string, unknown> | undefined {
+  return isObject(obj) ? stripPaths(obj, pathTree(paths)) : undefined;
 }

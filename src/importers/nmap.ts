@@ -3,7 +3,7 @@
 // under data.scripts and mapped onto iotscope's protocol fields where a script gives them (http-title, ssh-hostkey,
 // ssl-cert, snmp-sysdescr, banner, …), host scripts, hostnames, MAC and OS matches under data.host, and every
 // element iotscope does not model kept under extra. Streams: memory holds one host at a time.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Observation, ProbeStatus, Transport } from '../core/observation.ts';
 import type { CertificateInfo, TlsInfo } from '../scan/conn.ts';
 import { type Importer, type ImportContext, compact, int, ipAddress, isoTime, observation, port, protocolName, text } from './importer.ts';
@@ -359,7 +359,7 @@ function fieldsFromScripts(scripts: XmlNode[]): Record<string, unknown> {
           const type = elem(first, 'type');
           const bits = int(elem(first, 'bits'));
           if (blob && type) {
-            const sha = createHash('sha256').update(Buffer.from(blob, 'base64')).digest('base64').replace(/=+$/, '');
+            const sha = hash('sha256', Buffer.from(blob, 'base64'), 'base64').replace(/=+$/, '');
             d.hostKey = compact({ type, sha256: `SHA256:${sha}`, bits });
           }
         }
@@ -445,7 +445,7 @@ function tlsFromSslCert(s: XmlNode): TlsInfo {
   let sha256: string | null = null;
   if (pem) {
     const b64 = pem.replace(/-----[^-]+-----/g, '').replace(/\s+/g, '');
-    if (b64) sha256 = createHash('sha256').update(Buffer.from(b64, 'base64')).digest('hex');
+    if (b64) sha256 = hash('sha256', Buffer.from(b64, 'base64'), 'hex');
   }
   const cert: CertificateInfo = {
     subject,

@@ -3,7 +3,7 @@
 // Each banner becomes an observation: the raw banner text, Shodan's product/version/CPE under data.service, and
 // its protocol blocks (http, ssl, ssh, mqtt, snmp, telnet, ftp, coap) mapped onto src/core/fields.ts; every other
 // key (location, org, tags, vulns, _shodan, …) is kept under extra.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { Observation, Transport } from '../core/observation.ts';
 import { fieldsFromBanner } from './banner-fields.ts';
 import { type Importer, type ImportContext, compact, int, ipAddress, isObject, isoTime, observation, port, protocolName, strings, text, withoutPaths } from './importer.ts';
@@ -103,7 +103,7 @@ function bannerObservation(ctx: ImportContext, b: Record<string, unknown>, pos: 
         server: text(http.server, 512),
         body: text(http.html),
         bodyLength: typeof http.html === 'string' ? Buffer.byteLength(http.html) : undefined,
-        bodySha256: typeof http.html === 'string' ? createHash('sha256').update(http.html).digest('hex') : undefined,
+        bodySha256: typeof http.html === 'string' ? hash('sha256', http.html, 'hex') : undefined,
         faviconMmh3: isObject(http.favicon) ? int(http.favicon.hash) : undefined,
         path: text(http.location, 1024),
         redirects: Array.isArray(http.redirects) ? http.redirects.map((r) => (isObject(r) ? text(r.location, 1024) : undefined)).filter((x): x is string => !!x) : undefined,
@@ -115,7 +115,7 @@ function bannerObservation(ctx: ImportContext, b: Record<string, unknown>, pos: 
   const ssh = isObject(b.ssh) ? b.ssh : null;
   if (ssh) {
     if (typeof ssh.key === 'string' && typeof ssh.type === 'string') {
-      const sha = createHash('sha256').update(Buffer.from(ssh.key, 'base64')).digest('base64').replace(/=+$/, '');
+      const sha = hash('sha256', Buffer.from(ssh.key, 'base64'), 'base64').replace(/=+$/, '');
       data.hostKey = { type: ssh.type.slice(0, 64), sha256: `SHA256:${sha}` };
     }
     const kex = isObject(ssh.kex) ? ssh.kex : null;

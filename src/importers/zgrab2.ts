@@ -3,7 +3,7 @@
 // every status word taken one to one (they are iotscope's), the results of the modules iotscope also probes
 // (http, ssh, telnet, ftp, mqtt, modbus, tls, banner and the mail/text banners) mapped onto the fields of
 // src/core/fields.ts, and the rest of each result kept under extra.result.
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { isProbeStatus, type Observation, type ProbeStatus } from '../core/observation.ts';
 import { authFields } from './banner-fields.ts';
 import { type Importer, type ImportContext, compact, int, ipAddress, isObject, isoTime, observation, port, protocolName, strings, text, withoutPaths } from './importer.ts';
@@ -42,6 +42,21 @@ const MODULE_DEFAULT_PORTS: Record<string, number> = {
 };
 const UDP_MODULES = new Set(['ntp', 'bacnet', 'snmp', 'dnp3-udp']);
 
+// What each mapping copies into `data` (dotted paths in the record, the module entry or its result); the rest of
+// the object is kept under extra. Module-level lists, so withoutPaths builds each path tree once.
+const RECORD_PATHS = ['ip', 'port', 'data'] as const;
+const ENTRY_PATHS = ['status', 'protocol', 'result', 'timestamp', 'error', 'port'] as const;
+const FTP_PATHS = ['banner', 'auth_tls', 'tls.handshake_log'] as const;
+const MQTT_PATHS = ['connect_return_code', 'session_present', 'tls.handshake_log'] as const;
+const TLS_PATHS = ['handshake_log'] as const;
+const BANNER_PATHS = ['banner'] as const;
+const BANNER_LENGTH_PATHS = ['banner', 'length'] as const;
+const BANNER_TLS_PATHS = ['banner', 'tls.handshake_log'] as const;
+const HTTP_PATHS = ['response.status_code', 'response.status_line', 'response.headers', 'response.body', 'response.body_sha256', 'response.request.tls_log.handshake_log', 'redirect_response_chain'] as const;
+const SSH_PATHS = ['server_id.raw', 'server_id.version', 'server_id.software', 'server_id.comment', 'server_key_exchange.kex_algorithms', 'server_key_exchange.host_key_algorithms', 'server_key_exchange.client_to_server_ciphers', 'server_key_exchange.server_to_client_ciphers', 'server_key_exchange.client_to_server_macs', 'server_key_exchange.server_to_client_macs', 'server_key_exchange.server_to_client_compression', 'server_host_key.raw', 'server_host_key.algorithm'] as const;
+const TELNET_PATHS = ['banner', 'do', 'dont', 'will', 'wont'] as const;
+const MODBUS_PATHS = ['unit_id', 'mei_response.objects.vendor', 'mei_response.objects.product_code', 'mei_response.objects.revision', 'mei_response.objects.vendor_url', 'mei_response.objects.product_name', 'mei_response.objects.model_name', 'exception_response.exception_type'] as const;
+
 export const zgrab2Importer: Importer = {
   format: 'zgrab2',
   description: 'ZGrab2 JSON lines',
@@ -67,7 +82,7 @@ async function* parseZgrab2(input: ImportInput, ctx: ImportContext): AsyncGenera
         ctx.reject(pos, value.ip === undefined ? 'ZGrab2 record without "ip" (domain-only targets have no address to record)' : `not an IP address: ${JSON.stringify(String(value.ip).slice(0, 60))}`);
         continue;
       }
-      const recordExtra = withoutPaths(value, ['ip', 'port', 'data']);
+      const recordExtra = withoutPaths(value, RECORD_PATHS);
       for (const [scanName, entry] of Object.entries(value.data)) {
         if (!isObject(entry)) {
           ctx.reject(pos, `module ${JSON.stringify(scanName.slice(0, 40))}: result is not an object`);
@@ -105,7 +120,7 @@ function moduleObservation(ctx: ImportContext, ip: string, recordPort: unknown, 
   if (!isProbeStatus(rawStatus)) extra.status = rawStatus;
   const resultRest = withoutPaths(result, mapped.consumed);
   if (resultRest) extra.result = resultRest;
-  const entryRest = withoutPaths(entry, ['status', 'protocol', 'result', 'timestamp', 'error', 'port']);
+  const entryRest = withoutPaths(entry, ENTRY_PATHS);
   if (entryRest) extra.module = entryRest;
   if (recordExtra) extra.record = recordExtra;
   const protocol = status === 'success' || Object.keys(data).length ? mapped.protocol : 'unknown';
@@ -116,7 +131,7 @@ interface Mapped {
   protocol: string;
   data: Record<string, unknown>;
   /** result paths copied into data; the rest goes to extra */
-  consumed: string[];
+  consumed: readonly string[];
   port?: number;
 }
 
@@ -132,7 +147,7 @@ function mapResult(module: string, r: Record<string, unknown>, status: ProbeStat
       return {
         protocol: 'ftp',
         data: compact({ banner: text(r.banner), code: int(/^(\d{3})/.exec(String(r.banner ?? ''))?.[1]), authTls: typeof r.auth_tls === 'string' ? /^234/.test(r.auth_tls) : undefined, tls: tlsFromZgrab(isObject(r.tls) ? r.tls.handshake_log : undefined) }),
-        consumed: ['banner', 'auth_tls', 'tls.handshake_log'],
+        consumed: FTP_PATHS,
       };
     case 'mqtt': {
       // ZGrab2 omits connect_return_code when it is 0 (omitempty): a CONNACK without it means accepted
@@ -142,42 +157,46 @@ function mapResult(module: string, r: Record<string, unknown>, status: ProbeStat
       return {
         protocol: tls ? 'mqtts' : 'mqtt',
         data: compact({ connackCode: code, anonymous: code === undefined ? undefined : code === 0, sessionPresent: typeof r.session_present === 'boolean' ? r.session_present : undefined, tls }),
-        consumed: ['connect_return_code', 'session_present', 'tls.handshake_log'],
+        consumed: MQTT_PATHS,
       };
     }
     case 'modbus':
       return mapModbus(r);
     case 'tls':
-      return { protocol: 'tls', data: compact({ tls: tlsFromZgrab(r.handshake_log) }), consumed: ['handshake_log'] };
+      return { protocol: 'tls', data: compact({ tls: tlsFromZgrab(r.handshake_log) }), consumed: TLS_PATHS };
     case 'banner':
-      return { protocol: 'banner', data: compact({ banner: text(r.banner), bannerLength: int(r.length) }), consumed: ['banner', 'length'] };
+      return { protocol: 'banner', data: compact({ banner: text(r.banner), bannerLength: int(r.length) }), consumed: BANNER_LENGTH_PATHS };
     case 'smtp':
     case 'pop3':
     case 'imap':
     case 'rtsp':
-      return { protocol: protocolName(module), data: compact({ banner: text(r.banner), tls: tlsFromZgrab(isObject(r.tls) ? r.tls.handshake_log : undefined) }), consumed: ['banner', 'tls.handshake_log'] };
+      return { protocol: protocolName(module), data: compact({ banner: text(r.banner), tls: tlsFromZgrab(isObject(r.tls) ? r.tls.handshake_log : undefined) }), consumed: BANNER_TLS_PATHS };
     default:
-      return { protocol: protocolName(module), data: compact({ banner: text(r.banner) }), consumed: ['banner'] };
+      return { protocol: protocolName(module), data: compact({ banner: text(r.banner) }), consumed: BANNER_PATHS };
   }
 }
 
 function headersFromZgrab(h: unknown): Record<string, string> {
   const out: Record<string, string> = {};
   if (!isObject(h)) return out;
-  let n = 0;
-  const add = (k: string, v: unknown) => {
-    if (n++ >= 100) return;
-    const vals = Array.isArray(v) ? v.map(String) : [String(v)];
-    const key = k.toLowerCase().slice(0, 128);
-    const joined = vals.join(', ').slice(0, 2048);
-    out[key] = out[key] !== undefined ? `${out[key]}, ${joined}` : joined;
-  };
-  for (const [k, v] of Object.entries(h)) {
+  const count = { n: 0 };
+  for (const k in h) {
+    const v = h[k];
     if (k === 'unknown' && Array.isArray(v)) {
-      for (const u of v) if (isObject(u) && typeof u.key === 'string') add(u.key, u.value);
-    } else add(k.replace(/_/g, '-'), v);
+      for (const u of v) if (isObject(u) && typeof u.key === 'string') addHeader(out, count, u.key, u.value);
+    } else addHeader(out, count, k.replace(/_/g, '-'), v);
   }
   return out;
+}
+
+/** At most 100 headers, names and values capped; a repeated name joins its values as HTTP does. */
+function addHeader(out: Record<string, string>, count: { n: number }, k: string, v: unknown): void {
+  if (count.n++ >= 100) return;
+  const key = k.toLowerCase().slice(0, 128);
+  if (key === '__proto__') return;
+  const joined = (Array.isArray(v) ? v.map(String).join(', ') : String(v)).slice(0, 2048);
+  const prev = out[key];
+  out[key] = prev !== undefined ? `${prev}, ${joined}` : joined;
 }
 
 function mapHttp(r: Record<string, unknown>): Mapped {
@@ -206,7 +225,7 @@ function mapHttp(r: Record<string, unknown>): Mapped {
     title,
     ...(headers['www-authenticate'] ? authFields(headers['www-authenticate']) : {}),
     bodyLength: body !== undefined ? Buffer.byteLength(body) : undefined,
-    bodySha256: typeof resp.body_sha256 === 'string' ? resp.body_sha256 : body !== undefined ? createHash('sha256').update(body).digest('hex') : undefined,
+    bodySha256: typeof resp.body_sha256 === 'string' ? resp.body_sha256 : body !== undefined ? hash('sha256', body, 'hex') : undefined,
     body: text(body),
     redirects: redirects.length ? redirects : undefined,
     path: text(url.path, 1024),
@@ -215,7 +234,7 @@ function mapHttp(r: Record<string, unknown>): Mapped {
   return {
     protocol: url.scheme === 'https' || tls ? 'https' : 'http',
     data,
-    consumed: ['response.status_code', 'response.status_line', 'response.headers', 'response.body', 'response.body_sha256', 'response.request.tls_log.handshake_log', 'redirect_response_chain'],
+    consumed: HTTP_PATHS,
     port: port(hostPort),
   };
 }
@@ -226,11 +245,10 @@ function mapSsh(r: Record<string, unknown>): Mapped {
   const hk = isObject(r.server_host_key) ? r.server_host_key : null;
   let hostKey: Record<string, unknown> | undefined;
   if (hk && typeof hk.raw === 'string') {
-    const sha = createHash('sha256').update(Buffer.from(hk.raw, 'base64')).digest('base64').replace(/=+$/, '');
+    const sha = hash('sha256', Buffer.from(hk.raw, 'base64'), 'base64').replace(/=+$/, '');
     const rsa = isObject(hk.rsa_public_key) ? int(hk.rsa_public_key.length) : undefined;
     hostKey = compact({ type: text(hk.algorithm, 64) ?? 'unknown', sha256: `SHA256:${sha}`, bits: rsa });
   }
-  const list = (k: string) => (kex ? (strings(kex[k]) ?? []) : []);
   return {
     protocol: 'ssh',
     data: compact({
@@ -240,19 +258,23 @@ function mapSsh(r: Record<string, unknown>): Mapped {
       comment: text(id.comment, 255),
       kex: kex
         ? {
-            kexAlgorithms: list('kex_algorithms'),
-            hostKeyAlgorithms: list('host_key_algorithms'),
-            ciphersClientToServer: list('client_to_server_ciphers'),
-            ciphersServerToClient: list('server_to_client_ciphers'),
-            macsClientToServer: list('client_to_server_macs'),
-            macsServerToClient: list('server_to_client_macs'),
-            compression: list('server_to_client_compression'),
+            kexAlgorithms: kexList(kex, 'kex_algorithms'),
+            hostKeyAlgorithms: kexList(kex, 'host_key_algorithms'),
+            ciphersClientToServer: kexList(kex, 'client_to_server_ciphers'),
+            ciphersServerToClient: kexList(kex, 'server_to_client_ciphers'),
+            macsClientToServer: kexList(kex, 'client_to_server_macs'),
+            macsServerToClient: kexList(kex, 'server_to_client_macs'),
+            compression: kexList(kex, 'server_to_client_compression'),
           }
         : undefined,
       hostKey,
     }),
-    consumed: ['server_id.raw', 'server_id.version', 'server_id.software', 'server_id.comment', 'server_key_exchange.kex_algorithms', 'server_key_exchange.host_key_algorithms', 'server_key_exchange.client_to_server_ciphers', 'server_key_exchange.server_to_client_ciphers', 'server_key_exchange.client_to_server_macs', 'server_key_exchange.server_to_client_macs', 'server_key_exchange.server_to_client_compression', 'server_host_key.raw', 'server_host_key.algorithm'],
+    consumed: SSH_PATHS,
   };
+}
+
+function kexList(kex: Record<string, unknown> | null, k: string): string[] {
+  return kex ? (strings(kex[k]) ?? []) : [];
 }
 
 function optionCodes(v: unknown): number[] {
@@ -266,7 +288,7 @@ function mapTelnet(r: Record<string, unknown>): Mapped {
   return {
     protocol: 'telnet',
     data: compact({ banner, options, loginPrompt: banner ? /(login|username|user name)\s*:\s*$/i.test(banner) : undefined, passwordPrompt: banner ? /password:\s*$/i.test(banner.trimEnd()) : undefined }),
-    consumed: ['banner', 'do', 'dont', 'will', 'wont'],
+    consumed: TELNET_PATHS,
   };
 }
 
@@ -286,6 +308,6 @@ function mapModbus(r: Record<string, unknown>): Mapped {
       modelName: text(objs.model_name, 256),
       exceptionCode: exc ? int(exc.exception_type) : undefined,
     }),
-    consumed: ['unit_id', 'mei_response.objects.vendor', 'mei_response.objects.product_code', 'mei_response.objects.revision', 'mei_response.objects.vendor_url', 'mei_response.objects.product_name', 'mei_response.objects.model_name', 'exception_response.exception_type'],
+    consumed: MODBUS_PATHS,
   };
 }
