@@ -28,7 +28,6 @@ export interface XmlStreamOptions {
 
 /** A single tag or text run longer than this is refused (hostile or broken input). */
 const MAX_TOKEN = 16 * 1024 * 1024;
-const TAG_RE = /<([A-Za-z_:][-\w.:]*)((?:\s+[^\s=/>"'<]+\s*=\s*(?:"[^"<]*"|'[^'<]*'))*)\s*(\/?)>/y;
 const NAME_RE = /^[A-Za-z_:][-\w.:]*$/;
 const BAD_CHAR_RE = /[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]/;
 const ENTITY_RE = /&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[A-Za-z][A-Za-z0-9]{0,15});/g;
@@ -46,22 +45,56 @@ export function decodeEntities(s: string): string {
   });
 }
 
-/** Attributes of a start tag whose syntax TAG_RE has already checked: name = "value" pairs, in order. */
-export function parseAttrs(s: string): XmlAttrs {
+export interface StartTag {
+  name: string;
+  attrs: XmlAttrs;
+  selfClosing: boolean;
+  /** index just past the closing '>' */
+  end: number;
+}
+
+const isSpace = (c: number) => c === 32 || c === 9 || c === 10 || c === 13;
+const isNameStart = (c: number) => (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 95 || c === 58;
+// [-\w.:] — letters, digits, underscore, hyphen, dot, colon
+const isNameChar = (c: number) => isNameStart(c) || (c >= 48 && c <= 57) || c === 45 || c === 46;
+// an attribute name is anything but white space and = / > " ' <
+const isAttrNameChar = (c: number) => c === c && !isSpace(c) && c !== 61 && c !== 47 && c !== 62 && c !== 34 && c !== 39 && c !== 60;
+
+/**
+ * The start tag at s[lt] ('<' name (S attr S? = S? quoted-value)* S? '/'? '>'), scanned and its attributes
+ * decoded in one pass; null when the text there is not a complete, well-formed start tag (the caller then tells
+ * an unfinished tag from a malformed one). A quoted value may not contain '<'.
+ */
+export function scanStartTag(s: string, lt: number): StartTag | null {
+  let k = lt + 1;
+  if (!isNameStart(s.charCodeAt(k))) return null;
+  while (isNameChar(s.charCodeAt(++k)));
+  const name = s.slice(lt + 1, k);
   const attrs: XmlAttrs = {};
-  let i = 0;
   for (;;) {
-    const eq = s.indexOf('=', i);
-    if (eq < 0) return attrs;
-    const name = s.slice(i, eq).trim();
-    let q = eq + 1;
-    let c = s.charCodeAt(q);
-    while (c === 32 || c === 9 || c === 10 || c === 13) c = s.charCodeAt(++q);
-    const end = s.indexOf(c === 39 ? "'" : '"', q + 1);
-    if (end < 0) return attrs;
-    const v = s.slice(q + 1, end);
-    attrs[name] = v.includes('&') ? decodeEntities(v) : v;
-    i = end + 1;
+    const wsFrom = k;
+    let c = s.charCodeAt(k);
+    while (isSpace(c)) c = s.charCodeAt(++k);
+    if (c === 62 /* > */) return { name, attrs, selfClosing: false, end: k + 1 };
+    if (c === 47 /* / */) return s.charCodeAt(k + 1) === 62 ? { name, attrs, selfClosing: true, end: k + 2 } : null;
+    // an attribute must be separated from what precedes it by white space
+    if (k === wsFrom || !isAttrNameChar(c)) return null;
+    const nameFrom = k;
+    while (isAttrNameChar(s.charCodeAt(++k)));
+    const attrName = s.slice(nameFrom, k);
+    c = s.charCodeAt(k);
+    while (isSpace(c)) c = s.charCodeAt(++k);
+    if (c !== 61 /* = */) return null;
+    c = s.charCodeAt(++k);
+    while (isSpace(c)) c = s.charCodeAt(++k);
+    if (c !== 34 && c !== 39) return null;
+    const end = s.indexOf(c === 34 ? '"' : "'", k + 1);
+    if (end < 0) return null;
+    const lt2 = s.indexOf('<', k + 1);
+    if (lt2 >= 0 && lt2 < end) return null;
+    const v = s.slice(k + 1, end);
+    attrs[attrName] = v.includes('&') ? decodeEntities(v) : v;
+    k = end + 1;
   }
 }
 
@@ -295,8 +328,7 @@ export class XmlStream {
         i = end + 2;
         continue;
       }
-      TAG_RE.lastIndex = lt;
-      const m = TAG_RE.exec(s);
+      const m = scanStartTag(s, lt);
       if (!m) {
         const end = tagEnd(s, lt);
         if (end < 0) {
@@ -308,17 +340,17 @@ export class XmlStream {
         i = end + 1;
         continue;
       }
-      const name = m[1]!;
+      const name = m.name;
       if (this.rootClosed && !this.stack.length) {
         this.fail(lt, `element <${name}> after the end of the root element`, true);
         return;
       }
-      const self = m[3] === '/';
-      i = lt + m[0].length;
+      const self = m.selfClosing;
+      i = m.end;
       this.sawRoot = true;
       if (!self) this.stack.push(name);
       this.tokenAt = lt;
-      h.open(name, parseAttrs(m[2]!), self);
+      h.open(name, m.attrs, self);
       if (self) h.close(name);
     }
     this.consume(i);
