@@ -19,8 +19,9 @@ export const cowrieImporter: Importer = {
 
 const MAPPED = ['eventid', 'timestamp', 'src_ip', 'src_port', 'dst_ip', 'dst_port', 'protocol', 'username', 'password', 'input', 'url', 'shasum', 'session', 'sensor', 'message'];
 
-async function* parseCowrie(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation> {
+async function* parseCowrie(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation[]> {
   for await (const batch of readJsonRecords(input, ctx)) {
+    const out: Observation[] = [];
     for (const { value, line, offset } of batch) {
       const pos = { line, offset };
       if (!isObject(value) || typeof value.eventid !== 'string') {
@@ -55,7 +56,8 @@ async function* parseCowrie(input: ImportInput, ctx: ImportContext): AsyncGenera
         sensor: text(value.sensor, 128),
         message: text(Array.isArray(value.message) ? value.message.join(' ') : value.message, 1024),
       });
-      yield eventObservation(ctx, 'cowrie', ev, { ip, extra: withoutPaths(value, MAPPED) });
+      out.push(eventObservation(ctx, 'cowrie', ev, { ip, extra: withoutPaths(value, MAPPED) }));
     }
+    if (out.length) yield out;
   }
 }

@@ -40,7 +40,8 @@ export interface Importer {
   description: string;
   /** How sure this importer is that the data (its first bytes, decoded) is its format: 0 = not, 1 = certain. */
   sniff(head: string, fileName: string): number;
-  parse(input: ImportInput, ctx: ImportContext): AsyncIterable<Observation>;
+  /** Observations in batches (one per chunk of input read): per-record async steps would cost more than parsing. */
+  parse(input: ImportInput, ctx: ImportContext): AsyncIterable<Observation[]>;
 }
 
 const MAX_KEPT_ERRORS = 20;

@@ -479,3 +479,21 @@ test('every importer on random bytes and mutated samples: observations or Import
     { numRuns: 300 },
   );
 });
+
+test('batches() hands over the same observations in the same order as iterating one by one, with the same counts', async () => {
+  for (const f of ['nmap-testbed-tcp.xml', 'masscan-oL.txt', 'zgrab2.jsonl', 'shodan-banners.json', 'cowrie.json']) {
+    const { obs: single, stream } = await all(join(DATA, f));
+    const batched = readImport(join(DATA, f), { importTime: '2026-01-01T00:00:00.000Z', runId: stream.runId });
+    const flat: Observation[] = [];
+    for await (const b of batched.batches()) {
+      assert.ok(b.length > 0, `${f}: no empty batches`);
+      flat.push(...b);
+    }
+    assert.ok(single.length > 0, f);
+    assert.deepEqual(flat, single, f);
+    assert.deepEqual(batched.stats, stream.stats, f);
+    await assert.rejects(async () => {
+      for await (const _ of batched) break;
+    }, /iterated once/);
+  }
+});

@@ -37,8 +37,9 @@ const SERVICE_TYPES = new Set(['vulnerable-system', 'vulnerable-service', 'infec
 
 const MAPPED = ['source.ip', 'source.port', 'source.asn', 'source.geolocation.cc', 'source.reverse_dns', 'destination.ip', 'destination.port', 'destination.asn', 'destination.geolocation.cc', 'destination.reverse_dns', 'classification.type', 'classification.taxonomy', 'classification.identifier', 'malware.name', 'feed.name', 'time.source', 'protocol.application', 'protocol.transport', 'source.url', 'destination.url', 'malware.hash.sha256', 'malware.hash.md5', 'event_description.text', 'extra.tag', 'extra.severity', 'severity', 'source.account', 'extra.device_vendor', 'extra.device_type', 'extra.device_model', 'extra.device_version'];
 
-async function* parseIntelmq(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation> {
+async function* parseIntelmq(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation[]> {
   for await (const batch of readJsonRecords(input, ctx, { multiLine: true })) {
+    const out: Observation[] = [];
     for (const { value, line, offset } of batch) {
       const pos = { line, offset };
       if (!isObject(value)) {
@@ -83,8 +84,9 @@ async function* parseIntelmq(input: ImportInput, ctx: ImportContext): AsyncGener
       });
       const extra: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(f)) if (!MAPPED.includes(k)) extra[k] = v;
-      yield eventObservation(ctx, 'intelmq', ev, { ip, port: SERVICE_TYPES.has(type) ? srcPort : 0, transport: f['protocol.transport'] === 'udp' ? 'udp' : 'tcp', extra });
+      out.push(eventObservation(ctx, 'intelmq', ev, { ip, port: SERVICE_TYPES.has(type) ? srcPort : 0, transport: f['protocol.transport'] === 'udp' ? 'udp' : 'tcp', extra }));
     }
+    if (out.length) yield out;
   }
 }
 

@@ -49,7 +49,7 @@ export const masscanImporter: Importer = {
   },
 };
 
-async function* failed(ctx: ImportContext): AsyncGenerator<Observation> {
+async function* failed(ctx: ImportContext): AsyncGenerator<Observation[]> {
   ctx.reject({ line: 1, offset: 0 }, 'not masscan output (expected -oX XML, -oJ/-oD JSON or -oL list)');
   // tolerated: nothing in the file can be read as masscan
 }
@@ -106,7 +106,7 @@ function factObservation(ctx: ImportContext, f: MasscanFact, pos: ImportPosition
 
 // ---- -oX --------------------------------------------------------------------------------------------------
 
-async function* parseXml(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation> {
+async function* parseXml(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation[]> {
   const out: Observation[] = [];
   const handler = new MasscanXmlHandler(ctx, out);
   const xml = new XmlStream(ctx.file, handler, { resyncTag: 'host', onSyntaxError: (e) => ctx.tolerate(e), onResync: () => handler.reset() });
@@ -180,8 +180,9 @@ class MasscanXmlHandler implements XmlHandler {
 
 // ---- -oJ and -oD ------------------------------------------------------------------------------------------
 
-async function* parseJson(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation> {
+async function* parseJson(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation[]> {
   for await (const batch of readJsonRecords(input, ctx, { arrayLines: true })) {
+    const out: Observation[] = [];
     for (const { value, line, offset } of batch) {
       const pos = { line, offset };
       if (!isObject(value)) {
@@ -197,7 +198,7 @@ async function* parseJson(input: ImportInput, ctx: ImportContext): AsyncGenerato
           value.rec_type === 'banner'
             ? factObservation(ctx, { ip: value.ip, port: value.port, proto: value.proto, time: value.timestamp, service: String(d.service_name ?? ''), banner: typeof d.banner === 'string' ? d.banner : '', extra: withRest(extra, d, ['service_name', 'banner']) }, pos)
             : factObservation(ctx, { ip: value.ip, port: value.port, proto: value.proto, time: value.timestamp, state: str(d.status), reason: str(d.reason), ttl: d.ttl, extra: withRest(extra, d, ['status', 'reason', 'ttl']) }, pos);
-        if (o) yield o;
+        if (o) out.push(o);
         continue;
       }
       // -oJ: {"ip","timestamp","ports":[{"port","proto","status","reason","ttl"} | {"port","proto","service":{"name","banner"}}]}
@@ -215,9 +216,10 @@ async function* parseJson(input: ImportInput, ctx: ImportContext): AsyncGenerato
         const o = svc
           ? factObservation(ctx, { ip: value.ip, port: p.port, proto: p.proto, time: value.timestamp, service: String(svc.name ?? ''), banner: typeof svc.banner === 'string' ? svc.banner : '', extra: withRest(extra, svc, ['name', 'banner']) }, pos)
           : factObservation(ctx, { ip: value.ip, port: p.port, proto: p.proto, time: value.timestamp, state: str(p.status), reason: str(p.reason), ttl: p.ttl, extra }, pos);
-        if (o) yield o;
+        if (o) out.push(o);
       }
     }
+    if (out.length) yield out;
   }
 }
 
@@ -237,8 +239,9 @@ export function unescapeMasscanList(s: string): string {
   return s.replace(/\\x([0-9a-fA-F]{2})/g, (_, h: string) => String.fromCharCode(parseInt(h, 16)));
 }
 
-async function* parseList(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation> {
+async function* parseList(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation[]> {
   for await (const batch of readLineBatches(input.chunks, ctx.file)) {
+    const out: Observation[] = [];
     for (const { text: line, line: lineNo, offset } of batch) {
       if (!line.trim() || line.startsWith('#')) continue;
       const pos = { line: lineNo, offset };
@@ -257,7 +260,8 @@ async function* parseList(input: ImportInput, ctx: ImportContext): AsyncGenerato
       } else {
         o = factObservation(ctx, { ip, port: portStr, proto, time: ts, state: kind }, pos);
       }
-      if (o) yield o;
+      if (o) out.push(o);
     }
+    if (out.length) yield out;
   }
 }

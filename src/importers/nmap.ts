@@ -56,7 +56,7 @@ export const nmapImporter: Importer = {
   parse: parseNmap,
 };
 
-async function* parseNmap(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation> {
+async function* parseNmap(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation[]> {
   const out: Observation[] = [];
   const handler = new NmapHandler(ctx, out);
   const xml = new XmlStream(ctx.file, handler, {

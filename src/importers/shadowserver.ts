@@ -44,12 +44,13 @@ function isEventReport(type: string, header: string[]): boolean {
 
 const TLS_COLUMNS = ['subject_common_name', 'issuer_common_name', 'sha256_fingerprint', 'cert_expiration_date', 'cipher_suite', 'ssl_version'];
 
-async function* parseShadowserver(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation> {
+async function* parseShadowserver(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation[]> {
   let header: string[] | null = null;
   let type: string | undefined;
   let report: ShadowserverReportType | undefined;
   let eventReport = false;
   for await (const rows of readCsvRows(input.chunks, ctx)) {
+    const out: Observation[] = [];
     for (const row of rows) {
       const pos = { line: row.line, offset: row.offset };
       if (!header) {
@@ -73,8 +74,9 @@ async function* parseShadowserver(input: ImportInput, ctx: ImportContext): Async
         if (v !== '') rec[header[i]!] = v;
       }
       const o = eventReport ? eventRow(ctx, type!, report, rec, pos) : scanRow(ctx, type!, report, rec, pos);
-      if (o) yield o;
+      if (o) out.push(o);
     }
+    if (out.length) yield out;
   }
   if (!header) throw new ImportError(ctx.file, { line: 1, offset: 0 }, 'empty file: no CSV header');
 }

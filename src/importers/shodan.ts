@@ -25,8 +25,12 @@ export const shodanImporter: Importer = {
   parse: parseShodan,
 };
 
-async function* parseShodan(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation> {
+/** What host JSON puts beside its banners that the banners' observations already carry. */
+const HOST_PATHS = ['data', 'ip', 'ip_str', 'ports'] as const;
+
+async function* parseShodan(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation[]> {
   for await (const batch of readJsonRecords(input, ctx, { multiLine: true })) {
+    const out: Observation[] = [];
     for (const { value, line, offset } of batch) {
       const pos = { line, offset };
       if (!isObject(value)) {
@@ -35,20 +39,21 @@ async function* parseShodan(input: ImportInput, ctx: ImportContext): AsyncGenera
       }
       if (Array.isArray(value.data)) {
         // API host JSON: banners in `data`, host facts beside them
-        const hostExtra = withoutPaths(value, ['data', 'ip', 'ip_str', 'ports']);
+        const hostExtra = withoutPaths(value, HOST_PATHS);
         for (const b of value.data) {
           if (!isObject(b)) {
             ctx.reject(pos, 'host JSON: banner is not an object');
             continue;
           }
           const o = bannerObservation(ctx, { ip_str: value.ip_str, ...b }, pos, hostExtra);
-          if (o) yield o;
+          if (o) out.push(o);
         }
         continue;
       }
       const o = bannerObservation(ctx, value, pos, undefined);
-      if (o) yield o;
+      if (o) out.push(o);
     }
+    if (out.length) yield out;
   }
 }
 

@@ -395,18 +395,14 @@ function excerptTag(s: string): string {
 }
 
 /**
- * Feed a byte stream through an XmlStream whose handler pushes records into `out`, yielding them as each chunk is
- * parsed: the streaming loop every XML importer shares, so memory stays bounded by one chunk's records.
+ * Feed a byte stream through an XmlStream whose handler pushes records into `out`, yielding each chunk's records as
+ * one batch: the streaming loop every XML importer shares, so memory stays bounded by one chunk's records.
  */
-export async function* drainXml<T>(chunks: AsyncIterable<Buffer>, xml: XmlStream, out: T[]): AsyncGenerator<T> {
+export async function* drainXml<T>(chunks: AsyncIterable<Buffer>, xml: XmlStream, out: T[]): AsyncGenerator<T[]> {
   for await (const chunk of chunks) {
     xml.write(chunk);
-    if (out.length) {
-      for (const o of out) yield o;
-      out.length = 0;
-    }
+    if (out.length) yield out.splice(0, out.length);
   }
   xml.end();
-  for (const o of out) yield o;
-  out.length = 0;
+  if (out.length) yield out.splice(0, out.length);
 }

@@ -69,8 +69,9 @@ export const zgrab2Importer: Importer = {
   parse: parseZgrab2,
 };
 
-async function* parseZgrab2(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation> {
+async function* parseZgrab2(input: ImportInput, ctx: ImportContext): AsyncGenerator<Observation[]> {
   for await (const batch of readJsonRecords(input, ctx)) {
+    const out: Observation[] = [];
     for (const { value, line, offset } of batch) {
       const pos = { line, offset };
       if (!isObject(value) || !isObject(value.data)) {
@@ -92,10 +93,11 @@ async function* parseZgrab2(input: ImportInput, ctx: ImportContext): AsyncGenera
         if (typeof o === 'string') ctx.reject(pos, `module ${JSON.stringify(scanName.slice(0, 40))}: ${o}`);
         else {
           ctx.stats.records++;
-          yield o;
+          out.push(o);
         }
       }
     }
+    if (out.length) yield out;
   }
 }
 

@@ -69,12 +69,21 @@ export function runStoreConformance(name: string, fresh: () => Promise<Store>): 
       }
       assert.deepEqual(await s.importObservations({ id: 'imp-ok', kind: 'import', startedAt: '2026-01-02T00:00:00.000Z', spec: { file: 'a.xml' } }, good(), { batchSize: 1, summary: () => ({ bad: 1 }) }), { stored: 2 });
       assert.deepEqual((await s.getRun('imp-ok'))?.summary, { bad: 1, stored: 2 });
+      // importers hand over batches; a batch larger than the store's own batch size is split, not truncated
+      async function* batches() {
+        yield [obs({ runId: 'imp-batch', port: 21 }), obs({ runId: 'imp-batch', port: 22 }), obs({ runId: 'imp-batch', port: 23 })];
+        yield [];
+        yield [obs({ runId: 'imp-batch', port: 24 })];
+      }
+      assert.deepEqual(await s.importObservations({ id: 'imp-batch', kind: 'import', startedAt: '2026-01-02T00:00:00.000Z', spec: {} }, batches(), { batchSize: 2 }), { stored: 4 });
+      assert.deepEqual((await s.observations({ runId: 'imp-batch' })).map((o) => o.port).sort(), [21, 22, 23, 24]);
       async function* bad() {
+        yield [obs({ runId: 'imp-bad', port: 999 })];
         for (let i = 0; i < 5; i++) yield obs({ runId: 'imp-bad', port: 1000 + i });
         throw new Error('a.xml: line 7: unexpected end of file');
       }
       await assert.rejects(s.importObservations({ id: 'imp-bad', kind: 'import', startedAt: '2026-01-02T00:00:00.000Z', spec: {} }, bad(), { batchSize: 2 }), /line 7/);
-      assert.equal(await s.countObservations(), 2);
+      assert.equal(await s.countObservations(), 6);
       assert.equal(await s.getRun('imp-bad'), null);
       assert.equal((await s.getRun('imp-ok'))?.status, 'done');
       await s.close();

@@ -152,10 +152,10 @@ export interface Store {
   commitScanBatch(runId: string, observations: Observation[], progress: RunProgress): Promise<void>;
 
   /**
-   * Store everything an import yields in one transaction. If the iterable throws, nothing is stored and the
-   * error propagates; not even the run is recorded.
+   * Store everything an import yields (observations, or batches of them as importers produce them) in one
+   * transaction. If the iterable throws, nothing is stored and the error propagates; not even the run is recorded.
    */
-  importObservations(run: Omit<Run, 'status' | 'finishedAt' | 'progress' | 'summary'>, source: AsyncIterable<Observation>, opts?: ImportOptions): Promise<{ stored: number }>;
+  importObservations(run: Omit<Run, 'status' | 'finishedAt' | 'progress' | 'summary'>, source: AsyncIterable<Observation | readonly Observation[]>, opts?: ImportOptions): Promise<{ stored: number }>;
 
   observations(filter?: ObservationFilter): Promise<StoredObservation[]>;
   /** Stream every matching observation, for stages that walk the whole store (fingerprinting, assessment). */

@@ -22,7 +22,7 @@ export interface ImportDeps<S extends ImportStore = ImportStore> {
 }
 
 export interface ImportStore {
-  importObservations(run: ImportRunMeta, source: AsyncIterable<Observation>, opts?: { summary?: () => Record<string, unknown> }): Promise<{ stored: number }>;
+  importObservations(run: ImportRunMeta, source: AsyncIterable<Observation | readonly Observation[]>, opts?: { summary?: () => Record<string, unknown> }): Promise<{ stored: number }>;
   close(): Promise<void>;
 }
 
@@ -60,7 +60,7 @@ export function registerImportCommand<S extends ImportStore>(program: Command, d
           const stream = readImport(file, { format: o.format, skipBad: o.skipBad, schema, onProgress: display.update });
           const startedAt = new Date().toISOString();
           try {
-            const { stored } = await store.importObservations({ id: stream.runId, kind: 'import', startedAt, spec: { file, format: o.format, skipBad: !!o.skipBad, schema: o.schema ?? null } }, stream, {
+            const { stored } = await store.importObservations({ id: stream.runId, kind: 'import', startedAt, spec: { file, format: o.format, skipBad: !!o.skipBad, schema: o.schema ?? null } }, stream.batches(), {
               summary: () => ({ format: stream.format, records: stream.stats.records, bad: stream.stats.bad }),
             });
             display.stop();

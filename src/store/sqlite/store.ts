@@ -93,7 +93,7 @@ export class SqliteStore implements Store {
 
   async importObservations(
     run: Omit<Run, 'status' | 'finishedAt' | 'progress' | 'summary'>,
-    source: AsyncIterable<Observation>,
+    source: AsyncIterable<Observation | readonly Observation[]>,
     opts: ImportOptions = {},
   ): Promise<{ stored: number }> {
     const batchSize = opts.batchSize ?? 2000;
@@ -109,8 +109,10 @@ export class SqliteStore implements Store {
         stored += batch.length;
         batch = [];
       };
-      for await (const o of source) {
-        batch.push(o);
+      // importers hand over a chunk's worth of observations at a time; single ones are accepted too
+      for await (const item of source) {
+        if (Array.isArray(item)) for (const o of item as readonly Observation[]) batch.push(o);
+        else batch.push(item as Observation);
         if (batch.length >= batchSize) flush();
       }
       flush();
