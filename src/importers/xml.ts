@@ -252,6 +252,16 @@ export class XmlStream {
       if (lt + 1 >= n) break;
       const c = s.charCodeAt(lt + 1);
       if (c === 47 /* / */) {
+        // the usual case, </name> closing the open element, is compared in place: no slice, no regex
+        const open = this.stack[this.stack.length - 1];
+        if (open !== undefined && s.charCodeAt(lt + 2 + open.length) === 62 && s.startsWith(open, lt + 2)) {
+          this.stack.pop();
+          i = lt + 3 + open.length;
+          this.tokenAt = lt;
+          h.close(open);
+          if (!this.stack.length) this.rootClosed = true;
+          continue;
+        }
         const gt = s.indexOf('>', lt);
         if (gt < 0) {
           if (n - lt > 1024) {
