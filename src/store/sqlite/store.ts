@@ -29,10 +29,27 @@ export class SqliteStore implements Store {
     this.db.pragma('foreign_keys = ON');
     this.db.pragma('busy_timeout = 5000');
     this.migrate();
-    this.insertObs = this.db.prepare(
+    this.insertObs = this.prepared(
       `INSERT INTO observations (run_id, ip, ip_key, port, transport, protocol, source, time, status, data, raw, extra)
        VALUES (@runId, @ip, @ipKey, @port, @transport, @protocol, @source, @time, @status, @data, @raw, @extra)`,
     );
+  }
+
+  /**
+   * Prepared statements by their SQL text. The later stages ask per address (observations of one host, its device
+   * record), and preparing the same statement again for each of a hundred thousand addresses cost more than
+   * running it. Bounded, because filters and pages make the text vary.
+   */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private prepared(sql: string): Database.Statement {
+    let st = this.statements.get(sql);
+    if (!st) {
+      if (this.statements.size >= 256) this.statements.clear();
+      st = this.db.prepare(sql);
+      this.statements.set(sql, st);
+    }
+    return st;
   }
 
   static open(location: string): SqliteStore {
@@ -61,32 +78,32 @@ export class SqliteStore implements Store {
   }
 
   async createRun(run: Omit<Run, 'finishedAt' | 'summary'> & Partial<Pick<Run, 'finishedAt' | 'summary'>>): Promise<void> {
-    this.db
-      .prepare('INSERT INTO runs (id, kind, status, started_at, finished_at, spec, progress, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+    this
+      .prepared('INSERT INTO runs (id, kind, status, started_at, finished_at, spec, progress, summary) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
       .run(run.id, run.kind, run.status, run.startedAt, run.finishedAt ?? null, JSON.stringify(run.spec), run.progress ? JSON.stringify(run.progress) : null, JSON.stringify(run.summary ?? {}));
   }
 
   async getRun(id: string): Promise<Run | null> {
-    const r = this.db.prepare('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
+    const r = this.prepared('SELECT * FROM runs WHERE id = ?').get(id) as Row | undefined;
     return r ? toRun(r) : null;
   }
 
   async listRuns(opts: { kind?: Run['kind']; limit?: number } = {}): Promise<Run[]> {
     const rows = opts.kind
-      ? this.db.prepare('SELECT * FROM runs WHERE kind = ? ORDER BY started_at DESC LIMIT ?').all(opts.kind, opts.limit ?? 1000)
-      : this.db.prepare('SELECT * FROM runs ORDER BY started_at DESC LIMIT ?').all(opts.limit ?? 1000);
+      ? this.prepared('SELECT * FROM runs WHERE kind = ? ORDER BY started_at DESC LIMIT ?').all(opts.kind, opts.limit ?? 1000)
+      : this.prepared('SELECT * FROM runs ORDER BY started_at DESC LIMIT ?').all(opts.limit ?? 1000);
     return (rows as Row[]).map(toRun);
   }
 
   async finishRun(id: string, status: RunStatus, summary: Record<string, unknown> = {}): Promise<void> {
-    const r = this.db.prepare('UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?').run(status, new Date().toISOString(), JSON.stringify(summary), id);
+    const r = this.prepared('UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?').run(status, new Date().toISOString(), JSON.stringify(summary), id);
     if (r.changes !== 1) throw new StoreError(`no run ${id}`);
   }
 
   async commitScanBatch(runId: string, observations: Observation[], progress: RunProgress): Promise<void> {
     this.db.transaction(() => {
       for (const o of observations) this.insertObs.run(obsParams(o));
-      const r = this.db.prepare('UPDATE runs SET progress = ? WHERE id = ?').run(JSON.stringify(progress), runId);
+      const r = this.prepared('UPDATE runs SET progress = ? WHERE id = ?').run(JSON.stringify(progress), runId);
       if (r.changes !== 1) throw new StoreError(`no run ${runId}`);
     })();
   }
@@ -116,7 +133,7 @@ export class SqliteStore implements Store {
         if (batch.length >= batchSize) flush();
       }
       flush();
-      this.db.prepare('UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?').run('done', new Date().toISOString(), JSON.stringify({ ...opts.summary?.(), stored }), run.id);
+      this.prepared('UPDATE runs SET status = ?, finished_at = ?, summary = ? WHERE id = ?').run('done', new Date().toISOString(), JSON.stringify({ ...opts.summary?.(), stored }), run.id);
       this.db.exec('COMMIT');
       return { stored };
     } catch (e) {
@@ -148,14 +165,14 @@ export class SqliteStore implements Store {
 
   async observations(filter: ObservationFilter = {}): Promise<StoredObservation[]> {
     const w = this.where(filter);
-    return (this.db.prepare(`SELECT * FROM observations ${w.sql} ORDER BY id${this.page(filter)}`).all(...w.params) as Row[]).map(toObservation);
+    return (this.prepared(`SELECT * FROM observations ${w.sql} ORDER BY id${this.page(filter)}`).all(...w.params) as Row[]).map(toObservation);
   }
 
   async *iterateObservations(filter: ObservationFilter = {}): AsyncIterable<StoredObservation> {
     // Keyset pagination rather than one open cursor, so callers may write to the store between rows.
     let after = 0;
     const w = this.where(filter);
-    const stmt = this.db.prepare(`SELECT * FROM observations ${w.sql ? `${w.sql} AND` : 'WHERE'} id > ? ORDER BY id LIMIT 1000`);
+    const stmt = this.prepared(`SELECT * FROM observations ${w.sql ? `${w.sql} AND` : 'WHERE'} id > ? ORDER BY id LIMIT 1000`);
     for (;;) {
       const rows = stmt.all(...w.params, after) as Row[];
       if (!rows.length) return;
@@ -166,7 +183,7 @@ export class SqliteStore implements Store {
 
   async countObservations(filter: ObservationFilter = {}): Promise<number> {
     const w = this.where(filter);
-    return (this.db.prepare(`SELECT count(*) AS n FROM observations ${w.sql}`).get(...w.params) as { n: number }).n;
+    return (this.prepared(`SELECT count(*) AS n FROM observations ${w.sql}`).get(...w.params) as { n: number }).n;
   }
 
   async services(filter: ObservationFilter = {}): Promise<ServiceRow[]> {
@@ -217,14 +234,14 @@ export class SqliteStore implements Store {
   }
 
   async saveDevices(devices: Device[], events: DeviceEvent[]): Promise<void> {
-    const put = this.db.prepare(
+    const put = this.prepared(
       `INSERT INTO devices (ip, ip_key, vendor, product, model, firmware, device_type, confidence, noise, first_seen, last_seen, record)
        VALUES (@ip, @ipKey, @vendor, @product, @model, @firmware, @deviceType, @confidence, @noise, @firstSeen, @lastSeen, @record)
        ON CONFLICT (ip) DO UPDATE SET vendor = excluded.vendor, product = excluded.product, model = excluded.model,
          firmware = excluded.firmware, device_type = excluded.device_type, confidence = excluded.confidence,
          noise = excluded.noise, first_seen = excluded.first_seen, last_seen = excluded.last_seen, record = excluded.record`,
     );
-    const ev = this.db.prepare('INSERT INTO device_events (ip, ip_key, time, kind, detail) VALUES (?, ?, ?, ?, ?)');
+    const ev = this.prepared('INSERT INTO device_events (ip, ip_key, time, kind, detail) VALUES (?, ?, ?, ?, ?)');
     this.db.transaction(() => {
       for (const d of devices)
         put.run({
@@ -246,7 +263,7 @@ export class SqliteStore implements Store {
   }
 
   async getDevice(ip: string): Promise<Device | null> {
-    const r = this.db.prepare('SELECT record FROM devices WHERE ip_key = ?').get(ipKey(ip)) as { record: string } | undefined;
+    const r = this.prepared('SELECT record FROM devices WHERE ip_key = ?').get(ipKey(ip)) as { record: string } | undefined;
     return r ? (JSON.parse(r.record) as Device) : null;
   }
 
@@ -266,14 +283,14 @@ export class SqliteStore implements Store {
 
   async devices(filter: DeviceFilter = {}): Promise<Device[]> {
     const w = this.deviceWhere(filter);
-    const rows = this.db.prepare(`SELECT record FROM devices ${w.sql} ORDER BY ip_key${this.page(filter)}`).all(...w.params) as { record: string }[];
+    const rows = this.prepared(`SELECT record FROM devices ${w.sql} ORDER BY ip_key${this.page(filter)}`).all(...w.params) as { record: string }[];
     return rows.map((r) => JSON.parse(r.record) as Device);
   }
 
   async deviceEvents(ip?: string): Promise<DeviceEvent[]> {
     const rows = (ip
-      ? this.db.prepare('SELECT detail FROM device_events WHERE ip_key = ? ORDER BY time, id').all(ipKey(ip))
-      : this.db.prepare('SELECT detail FROM device_events ORDER BY time, id').all()) as { detail: string }[];
+      ? this.prepared('SELECT detail FROM device_events WHERE ip_key = ? ORDER BY time, id').all(ipKey(ip))
+      : this.prepared('SELECT detail FROM device_events ORDER BY time, id').all()) as { detail: string }[];
     return rows.map((r) => JSON.parse(r.detail) as DeviceEvent);
   }
 
@@ -292,9 +309,9 @@ export class SqliteStore implements Store {
            GROUP BY key ORDER BY count DESC, key LIMIT ${top}`,
         )
         .all(...w.params) as CountRow[];
-    const total = (this.db.prepare(`SELECT count(*) AS n FROM devices ${w.sql}`).get(...w.params) as { n: number }).n;
+    const total = (this.prepared(`SELECT count(*) AS n FROM devices ${w.sql}`).get(...w.params) as { n: number }).n;
     const noiseW = this.deviceWhere({ ...filter, noise: 'only' });
-    const noisy = filter.noise === 'exclude' || filter.noise === undefined ? (this.db.prepare(`SELECT count(*) AS n FROM devices ${noiseW.sql}`).get(...noiseW.params) as { n: number }).n : 0;
+    const noisy = filter.noise === 'exclude' || filter.noise === undefined ? (this.prepared(`SELECT count(*) AS n FROM devices ${noiseW.sql}`).get(...noiseW.params) as { n: number }).n : 0;
     return {
       devices: total,
       noiseExcluded: noisy,
@@ -309,18 +326,21 @@ export class SqliteStore implements Store {
 
   async recordFindings(scope: AssessmentScope, findings: Omit<Finding, 'firstSeen' | 'lastSeen' | 'state' | 'fixedAt'>[]): Promise<FindingChanges> {
     const changes: FindingChanges = { opened: 0, stillOpen: 0, fixed: 0 };
-    const get = this.db.prepare('SELECT state, first_seen, record FROM findings WHERE key = ?');
-    const put = this.db.prepare(
+    const get = this.prepared('SELECT state, first_seen, record FROM findings WHERE key = ?');
+    const put = this.prepared(
       `INSERT INTO findings (key, ip, ip_key, port, transport, kind, finding_id, severity, state, first_seen, last_seen, fixed_at, record)
        VALUES (@key, @ip, @ipKey, @port, @transport, @kind, @id, @severity, @state, @firstSeen, @lastSeen, @fixedAt, @record)
        ON CONFLICT (key) DO UPDATE SET severity = excluded.severity, state = excluded.state, last_seen = excluded.last_seen,
          fixed_at = excluded.fixed_at, record = excluded.record`,
     );
-    const fix = this.db.prepare(`UPDATE findings SET state = 'fixed', fixed_at = ?, record = json_set(record, '$.state', 'fixed', '$.fixedAt', ?) WHERE key = ?`);
+    const fix = this.prepared(`UPDATE findings SET state = 'fixed', fixed_at = ?, record = json_set(record, '$.state', 'fixed', '$.fixedAt', ?) WHERE key = ?`);
+    // sets, not the arrays: an assessment can cover a hundred thousand addresses
+    const scopeIps = new Set(scope.ips);
+    const scopeKinds = new Set(scope.kinds);
     this.db.transaction(() => {
       const seen = new Set<string>();
       for (const f of findings) {
-        if (!scope.ips.includes(f.ip) || !scope.kinds.includes(f.kind)) throw new StoreError(`finding ${f.id} on ${f.ip} is outside the assessment it came with`);
+        if (!scopeIps.has(f.ip) || !scopeKinds.has(f.kind)) throw new StoreError(`finding ${f.id} on ${f.ip} is outside the assessment it came with`);
         const key = findingKey(f);
         if (seen.has(key)) continue;
         seen.add(key);
@@ -378,12 +398,12 @@ export class SqliteStore implements Store {
     if (state !== 'any') clauses.push('state = ?'), params.push(state);
     const where = clauses.length ? `WHERE ${clauses.join(' AND ')}` : '';
     const order = `CASE severity ${SEVERITIES.map((s, i) => `WHEN '${s}' THEN ${i}`).join(' ')} END, ip_key, port, finding_id`;
-    const rows = this.db.prepare(`SELECT record FROM findings ${where} ORDER BY ${order}${this.page(filter)}`).all(...params) as { record: string }[];
+    const rows = this.prepared(`SELECT record FROM findings ${where} ORDER BY ${order}${this.page(filter)}`).all(...params) as { record: string }[];
     return rows.map((r) => JSON.parse(r.record) as Finding);
   }
 
   async setFindingState(key: string, state: 'open' | 'accepted'): Promise<void> {
-    const r = this.db.prepare(`UPDATE findings SET state = ?, record = json_set(record, '$.state', ?) WHERE key = ?`).run(state, state, key);
+    const r = this.prepared(`UPDATE findings SET state = ?, record = json_set(record, '$.state', ?) WHERE key = ?`).run(state, state, key);
     if (r.changes !== 1) throw new StoreError(`no finding ${key}`);
   }
 
