@@ -63,9 +63,11 @@ export class Aliases {
     return this.vendorByKey.get(k) ?? this.vocabulary.vendor(k) ?? this.vocabulary.vendor(name) ?? k;
   }
 
-  // Matching asks for the same few thousand names for every device: remember the answers.
+  // Matching asks for the same few thousand names for every device: remember the answers. Product keys are kept per
+  // vendor key, so a lookup needs no joined string.
   private readonly vendorKeyCache = new Map<string, string>();
-  private readonly productKeyCache = new Map<string, string>();
+  private readonly productKeyCache = new Map<string, Map<string, string>>();
+  private productKeyCount = 0;
 
   vendorKey(name: string): string {
     let k = this.vendorKeyCache.get(name);
@@ -79,13 +81,19 @@ export class Aliases {
 
   /** The product key under a vendor key, through the product aliases. */
   productKeyOf(vendorKey: string, product: string): string {
-    const ck = `${vendorKey}\u0000${product}`;
-    let k = this.productKeyCache.get(ck);
+    let byProduct = this.productKeyCache.get(vendorKey);
+    let k = byProduct?.get(product);
     if (k === undefined) {
-      if (this.productKeyCache.size > 100_000) this.productKeyCache.clear();
+      if (this.productKeyCount > 100_000) {
+        this.productKeyCache.clear();
+        this.productKeyCount = 0;
+        byProduct = undefined;
+      }
+      if (!byProduct) this.productKeyCache.set(vendorKey, (byProduct = new Map()));
       const p = productKey(product);
       k = this.productByKey.get(`${vendorKey}\u0000${p}`) ?? p;
-      this.productKeyCache.set(ck, k);
+      byProduct.set(product, k);
+      this.productKeyCount++;
     }
     return k;
   }

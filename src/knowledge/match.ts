@@ -2,11 +2,11 @@
 // server programs — against NVD configurations (AND/OR nodes, negate, vulnerable flags, version ranges) and CVE 5
 // affected[] entries, through an in-memory index by vendor and product built once per run. Each answer is definite
 // or possible, with a confidence (version-verified / model-only / undecidable) and the reasons.
-import { ANY, NA, CPE_ATTRIBUTES, literalOf, tryParseCpe, type Wfn } from './cpe.ts';
+import { ANY, NA, CPE_ATTRIBUTES, literalOf, tryParseCpe, type CpeAttribute, type Wfn } from './cpe.ts';
 import { Aliases } from './aliases.ts';
-import { compareVersions, inRange } from './version.ts';
+import { compareVersions, comparePrepared, inPreparedRange, inRange, prepareRange, prepareVersion, type PreparedRange, type PreparedVersion } from './version.ts';
 import type { KnowledgeBase } from './kb.ts';
-import type { ConfigNode, Configuration, CpeMatch, Cve5Affected, Cve5Record, Cvss, EpssScore, KevEntry, KevFacts, NvdCve, Reference } from './records.ts';
+import type { ConfigNode, CpeMatch, Cve5Affected, Cve5Record, Cvss, EpssScore, KevEntry, KevFacts, NvdCve, Reference } from './records.ts';
 import type { Device } from '../fingerprint/types.ts';
 
 export type Answer = 'definite' | 'possible';
@@ -48,43 +48,142 @@ export interface VulnMatch {
 }
 
 type Tri = 0 | 1 | 2; // no, possible, definite
-interface LeafResult {
-  r: Tri;
-  conf: MatchConfidence | null;
-  reasons: string[];
-  matched: VulnMatch['matched'];
-  fixed?: string;
-  vulnerableHit: boolean;
-}
-const NO: LeafResult = { r: 0, conf: null, reasons: [], matched: [], vulnerableHit: false };
 
-const CONF_RANK: Record<MatchConfidence, number> = { 'version-verified': 2, 'model-only': 1, undecidable: 0 };
+// How a result explains itself. Reasons and matched criteria are spelled out only for the answers that are reported:
+// most candidates a device is checked against do not hold, and their strings would be garbage at once.
+const enum Why {
+  None,
+  /** an AND of parts: their reasons and matches in order */
+  All,
+  /** a negated condition that does not hold */
+  Negated,
+  /** an h: platform criterion of the device's vendor while no hardware is known */
+  HardwareUnknown,
+  Hardware,
+  RangeNoVersion,
+  RangeUndecidable,
+  InRange,
+  EveryVersion,
+  NoVersionGiven,
+  ExactNoVersion,
+  ExactEqual,
+  ExactUndecidable,
+  /** reasons and matched given as they are (CVE 5 entries) */
+  Given,
+}
+
+class LeafResult {
+  constructor(
+    readonly r: Tri,
+    readonly conf: MatchConfidence | null,
+    readonly vulnerableHit: boolean,
+    readonly fixed: string | undefined,
+    readonly why: Why,
+    readonly c: IndexedCriterion | null = null,
+    readonly f: DeviceFact | null = null,
+    /** the criterion narrows attributes the fact does not know */
+    readonly restricted = false,
+    readonly parts: LeafResult[] | null = null,
+    readonly reasons: string[] | null = null,
+    readonly matched: VulnMatch['matched'] | null = null,
+  ) {}
+
+  withFixed(fixed: string | undefined): LeafResult {
+    return new LeafResult(this.r, this.conf, this.vulnerableHit, fixed, this.why, this.c, this.f, this.restricted, this.parts, this.reasons, this.matched);
+  }
+}
+const NO = new LeafResult(0, null, false, undefined, Why.None);
+const NEGATED = new LeafResult(2, 'model-only', false, undefined, Why.Negated);
+
+function confRank(c: MatchConfidence | null): number {
+  return c === 'version-verified' ? 2 : c === 'model-only' ? 1 : 0;
+}
 function worseConf(a: MatchConfidence | null, b: MatchConfidence | null): MatchConfidence | null {
   if (!a) return b;
   if (!b) return a;
-  return CONF_RANK[a] <= CONF_RANK[b] ? a : b;
+  return confRank(a) <= confRank(b) ? a : b;
 }
 
+/** A CPE criterion with what checking it needs worked out once, when the index is built. */
 interface IndexedCriterion {
   m: CpeMatch;
   wfn: Wfn;
   vendorKey: string;
   productKey: string;
+  partH: boolean;
+  /** attributes after the version that the criterion pins, with the value in lower case */
+  narrows: [CpeAttribute, string][];
+  hasRange: boolean;
+  range: PreparedRange | null;
+  /** the criterion's literal version (null for ANY/NA) and its prepared form */
+  version: string | null;
+  preparedVersion: PreparedVersion | null;
+  fixed: string | undefined;
+  /** the answer while the hardware is unknown, made on first use */
+  hardwareUnknown: LeafResult | null;
+  /** reason fragments, made on first use: the product's literal name, the range as text */
+  productText: string | null;
+  rangeText: string | null;
+}
+
+interface IndexedNode {
+  operator: 'AND' | 'OR';
+  negate: boolean;
+  /** one per cpeMatch; null where the criterion cannot match anything (unparseable, vendor or product ANY) */
+  crits: (IndexedCriterion | null)[];
+  /** nested nodes within the depth evaluation follows */
+  children: IndexedNode[];
+}
+
+interface IndexedConfig {
+  operator: 'AND' | 'OR';
+  negate: boolean;
+  nodes: IndexedNode[];
 }
 
 /** What matching keeps of an NVD record: its configurations and what a finding shows. Descriptions, CWEs and the
  *  long reference lists stay in the store, so an index over the whole NVD fits comfortably in memory. */
 interface IndexedNvd {
   cve: Pick<NvdCve, 'configurations' | 'cvss' | 'references' | 'kev'> & { title: string };
-  crit: Map<CpeMatch, IndexedCriterion>;
+  configs: IndexedConfig[];
 }
 
+interface IndexedAffected {
+  a: Cve5Affected;
+  vendorKey: string;
+  productKey: string;
+}
+interface IndexedCve5 {
+  r: Cve5Record;
+  /** the entries that name a vendor, with their keys */
+  affected: IndexedAffected[];
+}
+
+type CveFacts = Pick<VulnMatch, 'cvss' | 'kev' | 'epss' | 'title' | 'references'>;
+
+/** Everything the index knows under one CVE id. */
+class Entry {
+  /** the match call that last took this entry as a candidate, so a CVE under several of a device's keys is checked once */
+  seen = 0;
+  nvd: IndexedNvd | null = null;
+  cve5: IndexedCve5 | null = null;
+  /** what a finding shows regardless of the device, made on first use */
+  facts: CveFacts | null = null;
+  constructor(readonly id: string) {}
+}
+
+const MAX_DEPTH = 8;
+
 export class VulnIndex {
-  private readonly byKey = new Map<string, Set<string>>();
-  private readonly nvd = new Map<string, IndexedNvd>();
-  private readonly cve5 = new Map<string, Cve5Record>();
+  /** vendor key → product key → the CVEs that name it as vulnerable */
+  private readonly byKey = new Map<string, Map<string, Set<Entry>>>();
+  private keyCount = 0;
+  private readonly entries = new Map<string, Entry>();
+  private nvdCount = 0;
+  private cve5Count = 0;
   private readonly kev = new Map<string, KevEntry>();
   private epss = new Map<string, EpssScore>();
+  private matchRun = 0;
 
   constructor(readonly aliases: Aliases) {}
 
@@ -98,47 +197,89 @@ export class VulnIndex {
   }
 
   get size(): { nvd: number; cve5: number; keys: number } {
-    return { nvd: this.nvd.size, cve5: this.cve5.size, keys: this.byKey.size };
+    return { nvd: this.nvdCount, cve5: this.cve5Count, keys: this.keyCount };
   }
 
-  private key(v: string, p: string): string {
-    return `${v}\u0000${p}`;
+  private entry(id: string): Entry {
+    let e = this.entries.get(id);
+    if (!e) this.entries.set(id, (e = new Entry(id)));
+    return e;
   }
-  private link(key: string, id: string): void {
-    let s = this.byKey.get(key);
-    if (!s) this.byKey.set(key, (s = new Set()));
-    s.add(id);
+
+  private link(vendorKey: string, productKey: string, e: Entry): void {
+    let byProduct = this.byKey.get(vendorKey);
+    if (!byProduct) this.byKey.set(vendorKey, (byProduct = new Map()));
+    let s = byProduct.get(productKey);
+    if (!s) {
+      byProduct.set(productKey, (s = new Set()));
+      this.keyCount++;
+    }
+    s.add(e);
+  }
+
+  private indexCriterion(m: CpeMatch): IndexedCriterion | null {
+    const wfn = tryParseCpe(m.criteria);
+    if (!wfn || wfn.vendor === ANY || wfn.product === ANY) return null;
+    const vendorKey = this.aliases.vendorKey(literalOf(wfn.vendor) ?? '');
+    const productKey = this.aliases.productKeyOf(vendorKey, literalOf(wfn.product) ?? '');
+    const narrows: [CpeAttribute, string][] = [];
+    for (const a of NARROWING) if (wfn[a] !== ANY && wfn[a] !== NA) narrows.push([a, wfn[a].toLowerCase()]);
+    const hasRange = m.startIncluding !== undefined || m.startExcluding !== undefined || m.endIncluding !== undefined || m.endExcluding !== undefined;
+    const version = literalOf(wfn.version);
+    return {
+      m,
+      wfn,
+      vendorKey,
+      productKey,
+      partH: wfn.part === 'h',
+      narrows,
+      hasRange,
+      range: hasRange ? prepareRange(m) : null,
+      version,
+      preparedVersion: version ? prepareVersion(version) : null,
+      fixed: m.endExcluding || undefined,
+      hardwareUnknown: null,
+      productText: null,
+      rangeText: null,
+    };
   }
 
   addNvd(cve: NvdCve): void {
-    const crit = new Map<CpeMatch, IndexedCriterion>();
-    const visit = (n: ConfigNode) => {
-      for (const m of n.matches) {
-        const wfn = tryParseCpe(m.criteria);
-        if (!wfn || wfn.vendor === ANY || wfn.product === ANY) continue;
-        const vendorKey = this.aliases.vendorKey(literalOf(wfn.vendor) ?? '');
-        const productKey = this.aliases.productKeyOf(vendorKey, literalOf(wfn.product) ?? '');
-        crit.set(m, { m, wfn, vendorKey, productKey });
-        if (m.vulnerable) this.link(this.key(vendorKey, productKey), cve.id);
-      }
-      n.children?.forEach(visit);
+    const e = this.entry(cve.id);
+    const node = (n: ConfigNode, depth: number): IndexedNode => {
+      const crits = n.matches.map((m) => {
+        const c = this.indexCriterion(m);
+        if (c && m.vulnerable) this.link(c.vendorKey, c.productKey, e);
+        return c;
+      });
+      // Evaluation follows nesting only so deep; deeper nodes are still indexed, as before.
+      const children = (n.children ?? []).map((ch) => node(ch, depth + 1));
+      return { operator: n.operator, negate: n.negate, crits, children: depth < MAX_DEPTH ? children : [] };
     };
-    for (const c of cve.configurations) c.nodes.forEach(visit);
+    const configs = cve.configurations.map((c) => ({ operator: c.operator, negate: c.negate, nodes: c.nodes.map((n) => node(n, 0)) }));
     const best = pickCvss(cve.cvss);
-    this.nvd.set(cve.id, {
+    if (!e.nvd) this.nvdCount++;
+    e.nvd = {
       cve: { configurations: cve.configurations, cvss: best ? [best] : [], references: rankReferences(cve.references).slice(0, 5), ...(cve.kev ? { kev: cve.kev } : {}), title: titleOf(cve.id, cve.description) },
-      crit,
-    });
+      configs,
+    };
+    e.facts = null;
   }
 
   addCve5(r: Cve5Record): void {
     if (r.state === 'REJECTED') return;
-    this.cve5.set(r.id, r);
+    const e = this.entry(r.id);
+    const affected: IndexedAffected[] = [];
     for (const a of r.affected) {
       if (!a.vendor || /^n\/?a$/i.test(a.vendor)) continue;
       const v = this.aliases.vendorKey(a.vendor);
-      this.link(this.key(v, this.aliases.productKeyOf(v, a.product)), r.id);
+      const x = { a, vendorKey: v, productKey: this.aliases.productKeyOf(v, a.product) };
+      affected.push(x);
+      this.link(x.vendorKey, x.productKey, e);
     }
+    if (!e.cve5) this.cve5Count++;
+    e.cve5 = { r, affected };
+    e.facts = null;
   }
 
   /** What is known of a device, as facts the criteria are checked against. */
@@ -156,24 +297,32 @@ export class VulnIndex {
     if (d.vendor) {
       const vk = this.aliases.vendorKey(d.vendor);
       vendorKeys.add(vk);
-      for (const name of new Set([d.model, d.product].filter((x): x is string => !!x))) {
-        const pk = this.aliases.productKeyOf(vk, name);
-        facts.push({ part: 'h', vendorKey: vk, productKey: pk, from: `model ${name}` });
-        facts.push({ part: 'o', vendorKey: vk, productKey: pk, ...(d.firmware ? { version: d.firmware } : {}), from: d.firmware ? `firmware ${d.firmware} of ${name}` : `model ${name} (firmware unknown)` });
-        hardwareKnown = true;
-      }
+      if (d.model) hardwareKnown = this.modelFacts(facts, vk, d.model, d.firmware) || hardwareKnown;
+      if (d.product && d.product !== d.model) hardwareKnown = this.modelFacts(facts, vk, d.product, d.firmware) || hardwareKnown;
     }
     if (d.os?.vendor && d.os.product) {
       const vk = this.aliases.vendorKey(d.os.vendor);
       vendorKeys.add(vk);
-      facts.push({ part: 'o', vendorKey: vk, productKey: this.aliases.productKeyOf(vk, d.os.product), ...(d.os.version ? { version: d.os.version } : {}), from: `os ${d.os.product}${d.os.version ? ' ' + d.os.version : ''}` });
+      const pk = this.aliases.productKeyOf(vk, d.os.product);
+      const v = d.os.version;
+      facts.push(v ? { part: 'o', vendorKey: vk, productKey: pk, version: v, from: `os ${d.os.product} ${v}` } : { part: 'o', vendorKey: vk, productKey: pk, from: `os ${d.os.product}` });
     }
     for (const s of d.software) {
       if (!s.vendor || !s.product) continue;
       const vk = this.aliases.vendorKey(s.vendor);
-      facts.push({ part: 'a', vendorKey: vk, productKey: this.aliases.productKeyOf(vk, s.product), ...(s.version ? { version: s.version } : {}), from: `${s.product}${s.version ? ' ' + s.version : ''} on port ${s.port}` });
+      const pk = this.aliases.productKeyOf(vk, s.product);
+      const v = s.version;
+      facts.push(v ? { part: 'a', vendorKey: vk, productKey: pk, version: v, from: `${s.product} ${v} on port ${s.port}` } : { part: 'a', vendorKey: vk, productKey: pk, from: `${s.product} on port ${s.port}` });
     }
     return { facts, vendorKeys, hardwareKnown };
+  }
+
+  /** The box a model name stands for, and the firmware it runs. */
+  private modelFacts(facts: DeviceFact[], vk: string, name: string, firmware: string | undefined): boolean {
+    const pk = this.aliases.productKeyOf(vk, name);
+    facts.push({ part: 'h', vendorKey: vk, productKey: pk, from: `model ${name}` });
+    facts.push(firmware ? { part: 'o', vendorKey: vk, productKey: pk, version: firmware, from: `firmware ${firmware} of ${name}` } : { part: 'o', vendorKey: vk, productKey: pk, from: `model ${name} (firmware unknown)` });
+    return true;
   }
 
   /** What is known of a product from CPEs alone (`vulns --cpe`). */
@@ -217,63 +366,62 @@ export class VulnIndex {
 
   /** Every CVE the profile matches, definite ones first. */
   match(p: DeviceProfile): VulnMatch[] {
-    const candidates = new Set<string>();
-    for (const f of p.facts) {
-      const s = this.byKey.get(this.key(f.vendorKey, f.productKey));
-      if (s) for (const id of s) candidates.add(id);
-    }
+    const run = ++this.matchRun;
     const out: VulnMatch[] = [];
-    for (const id of candidates) {
-      const m = this.matchOne(id, p);
-      if (m) out.push(m);
+    for (const f of p.facts) {
+      const s = this.byKey.get(f.vendorKey)?.get(f.productKey);
+      if (!s) continue;
+      for (const e of s) {
+        if (e.seen === run) continue;
+        e.seen = run;
+        const m = this.matchOne(e, p);
+        if (m) out.push(m);
+      }
     }
-    return out.sort((a, b) => (a.answer === b.answer ? (a.cve < b.cve ? -1 : a.cve > b.cve ? 1 : 0) : a.answer === 'definite' ? -1 : 1));
+    return out.length > 1 ? out.sort(byAnswerThenId) : out;
   }
 
-  private matchOne(id: string, p: DeviceProfile): VulnMatch | null {
-    const n = this.nvd.get(id);
-    const c5 = this.cve5.get(id);
+  private matchOne(e: Entry, p: DeviceProfile): VulnMatch | null {
+    const n = e.nvd;
+    const c5 = e.cve5;
     let res: LeafResult | null = null;
     let basis: 'nvd' | 'cve5' = 'nvd';
-    if (n && n.cve.configurations.length) res = this.evalNvd(n, p);
+    if (n && n.configs.length) res = this.evalNvd(n, p);
     else if (c5) {
       res = this.evalCve5(c5, p);
       basis = 'cve5';
     }
     if (!res || res.r === 0 || !res.vulnerableHit) return null;
     const fixed = res.fixed ?? (basis === 'nvd' && c5 ? this.evalCve5(c5, p).fixed : undefined);
-    const facts = this.factsOf(id, n, c5);
-    return {
-      cve: id,
-      answer: res.r === 2 ? 'definite' : 'possible',
-      confidence: res.conf ?? 'model-only',
-      reasons: res.reasons.length > 1 ? [...new Set(res.reasons)] : res.reasons,
-      basis,
-      matched: res.matched,
-      ...(fixed ? { fixedVersion: fixed } : {}),
-      ...facts,
-    };
+    const facts = (e.facts ??= this.factsOf(e.id, n, c5?.r));
+    const reasons: string[] = [];
+    reasonsOf(res, reasons);
+    const matched: VulnMatch['matched'] = [];
+    matchedOf(res, matched);
+    // Built key by key in the order findings have always had; a key is present only when it has a value.
+    const out = { cve: e.id, answer: res.r === 2 ? 'definite' : 'possible', confidence: res.conf ?? 'model-only', reasons: distinct(reasons), basis, matched } as VulnMatch;
+    if (fixed) out.fixedVersion = fixed;
+    if (facts.cvss) out.cvss = facts.cvss;
+    if (facts.kev) out.kev = facts.kev;
+    if (facts.epss) out.epss = facts.epss;
+    out.title = facts.title;
+    out.references = facts.references;
+    return out;
   }
 
   // What a finding shows about a CVE regardless of the device (CVSS, KEV, EPSS, title, references), built once per
-  // CVE per run: many devices share the same CVEs.
-  private readonly factsCache = new Map<string, Pick<VulnMatch, 'cvss' | 'kev' | 'epss' | 'title' | 'references'>>();
-  private factsOf(id: string, n: IndexedNvd | undefined, c5: Cve5Record | undefined): Pick<VulnMatch, 'cvss' | 'kev' | 'epss' | 'title' | 'references'> {
-    let f = this.factsCache.get(id);
-    if (f) return f;
+  // CVE: many devices share the same CVEs.
+  private factsOf(id: string, n: IndexedNvd | null, c5: Cve5Record | undefined): CveFacts {
     const kev = this.kevOf(id, n?.cve, c5);
     const e = this.epss.get(id);
     const cvss = pickCvss([...(n?.cve.cvss ?? []), ...(c5?.cvss ?? [])]);
-    f = {
+    return {
       ...(cvss ? { cvss } : {}),
       ...(kev ? { kev } : {}),
       ...(e ? { epss: { score: e.score, percentile: e.percentile, ...(e.date ? { date: e.date } : {}) } } : {}),
       title: kev?.name ?? n?.cve.title ?? titleOf(id, c5?.description ?? ''),
       references: rankReferences([...(n?.cve.references ?? []), ...(c5?.references ?? [])]),
     };
-    if (this.factsCache.size > 200_000) this.factsCache.clear();
-    this.factsCache.set(id, f);
-    return f;
   }
 
   private kevOf(id: string, n?: Pick<NvdCve, 'kev'>, c5?: Cve5Record): KevFacts | undefined {
@@ -289,146 +437,259 @@ export class VulnIndex {
 
   private evalNvd(n: IndexedNvd, p: DeviceProfile): LeafResult {
     let best: LeafResult = NO;
-    for (const cfg of n.cve.configurations) {
-      const r = this.evalConfig(cfg, n, p);
+    for (const cfg of n.configs) {
+      const r = this.evalConfig(cfg, p);
       if (r.vulnerableHit && better(r, best)) best = r;
     }
     return best;
   }
 
-  private evalConfig(cfg: Configuration, n: IndexedNvd, p: DeviceProfile): LeafResult {
-    // AND stops at the first part that does not hold: most candidates fail on their first node.
-    const parts: LeafResult[] = [];
-    for (const node of cfg.nodes) {
-      const r = this.evalNode(node, n, p, 0);
-      if (cfg.operator === 'AND' && r.r === 0 && !cfg.negate) return NO;
-      parts.push(r);
+  private evalConfig(cfg: IndexedConfig, p: DeviceProfile): LeafResult {
+    const nodes = cfg.nodes;
+    let r: LeafResult;
+    if (nodes.length === 1) r = this.evalNode(nodes[0]!, p, 0);
+    else if (cfg.operator === 'OR') {
+      r = NO;
+      for (const node of nodes) {
+        const x = this.evalNode(node, p, 0);
+        if (better(x, r)) r = x;
+      }
+    } else {
+      // AND stops at the first part that does not hold: most candidates fail on their first node.
+      const parts: LeafResult[] = [];
+      r = NO;
+      for (const node of nodes) {
+        const x = this.evalNode(node, p, 0);
+        if (x.r === 0) {
+          parts.length = 0;
+          break;
+        }
+        parts.push(x);
+      }
+      if (parts.length) r = all(parts);
     }
-    const r = combine(parts, cfg.operator);
     return cfg.negate ? negate(r) : r;
   }
 
-  private evalNode(node: ConfigNode, n: IndexedNvd, p: DeviceProfile, depth: number): LeafResult {
-    const parts = node.matches.map((m) => this.evalCriterion(m, n, p));
-    if (node.children && depth < 8) for (const c of node.children) parts.push(this.evalNode(c, n, p, depth + 1));
-    const r = combine(parts, node.operator);
+  private evalNode(node: IndexedNode, p: DeviceProfile, depth: number): LeafResult {
+    const crits = node.crits;
+    const children = node.children;
+    const n = crits.length + children.length;
+    let r: LeafResult;
+    if (n === 0) r = NO;
+    else if (n === 1) r = crits.length ? this.evalCriterion(crits[0]!, p) : this.evalNode(children[0]!, p, depth + 1);
+    else if (node.operator === 'OR') {
+      // The first best part wins; nothing beats a definite, version-verified one.
+      r = NO;
+      for (let i = 0; i < n; i++) {
+        const x = i < crits.length ? this.evalCriterion(crits[i]!, p) : this.evalNode(children[i - crits.length]!, p, depth + 1);
+        if (better(x, r)) {
+          r = x;
+          if (r.r === 2 && r.conf === 'version-verified') break;
+        }
+      }
+    } else {
+      const parts: LeafResult[] = [];
+      for (let i = 0; i < n; i++) {
+        const x = i < crits.length ? this.evalCriterion(crits[i]!, p) : this.evalNode(children[i - crits.length]!, p, depth + 1);
+        if (x.r === 0) {
+          parts.length = 0;
+          break;
+        }
+        parts.push(x);
+      }
+      r = parts.length ? all(parts) : NO;
+    }
     return node.negate ? negate(r) : r;
   }
 
-  private evalCriterion(m: CpeMatch, n: IndexedNvd, p: DeviceProfile): LeafResult {
-    const c = n.crit.get(m);
+  private evalCriterion(c: IndexedCriterion | null, p: DeviceProfile): LeafResult {
     if (!c) return NO;
     let best: LeafResult = NO;
     for (const f of p.facts) {
       if (f.vendorKey !== c.vendorKey || f.productKey !== c.productKey) continue;
-      if ((c.wfn.part === 'h') !== (f.part === 'h')) continue;
-      const r = this.criterionAgainstFact(c, f);
+      if (c.partH !== (f.part === 'h')) continue;
+      const r = criterionAgainstFact(c, f);
       if (better(r, best)) best = r;
     }
-    if (best.r === 0 && c.wfn.part === 'h' && !m.vulnerable && !p.hardwareKnown && p.vendorKeys.has(c.vendorKey)) {
+    if (best.r === 0 && c.partH && !c.m.vulnerable && !p.hardwareKnown && p.vendorKeys.has(c.vendorKey)) {
       // An AND configuration's platform part: the firmware is known but not the box it runs on.
-      return { r: 1, conf: 'model-only', reasons: [`needs hardware ${m.criteria}; the hardware is not identified`], matched: [], vulnerableHit: false };
+      return (c.hardwareUnknown ??= new LeafResult(1, 'model-only', false, undefined, Why.HardwareUnknown, c));
     }
     return best;
   }
 
-  private criterionAgainstFact(c: IndexedCriterion, f: DeviceFact): LeafResult {
-    const m = c.m;
-    const reasons: string[] = [];
-    // Attributes other than part/vendor/product/version must not contradict what the fact says.
-    let restricted = false;
-    for (const a of CPE_ATTRIBUTES.slice(4)) {
-      const cv = c.wfn[a];
-      if (cv === ANY || cv === NA) continue;
-      const fv = f.wfn?.[a];
-      if (fv && fv !== ANY) {
-        if (fv.toLowerCase() !== cv.toLowerCase()) return NO;
-      } else restricted = true;
-    }
-    if (restricted) reasons.push(`${m.criteria} narrows update/edition/platform, which is not known for the device`);
-    if (f.part !== c.wfn.part) reasons.push(`the data names it part "${c.wfn.part}", the device's fact is part "${f.part}"`);
-    const fixed = m.endExcluding;
-    if (c.wfn.part === 'h') {
-      const cv = literalOf(c.wfn.version);
-      if (cv && f.version && compareVersions(cv, f.version) !== 0) return NO;
-      // The platform part of a configuration says nothing about versions: it leaves the confidence to the firmware part.
-      return { ...leaf(m, f, restricted, reasons, 2, 'model-only', `hardware ${literalOf(c.wfn.product)} matches the device's ${f.from}`), conf: m.vulnerable ? 'model-only' : null };
-    }
-    const hasRange = m.startIncluding !== undefined || m.startExcluding !== undefined || m.endIncluding !== undefined || m.endExcluding !== undefined;
-    if (hasRange) {
-      if (!f.version) return leaf(m, f, restricted, reasons, 1, 'model-only', `affected versions ${rangeText(m)}; the device's version is not known`, fixed);
-      const r = inRange(f.version, m);
-      if (r === false) return NO;
-      const range = rangeText(m);
-      if (r === 'undecidable') return leaf(m, f, restricted, reasons, 1, 'undecidable', `version ${f.version} cannot be compared with the affected range ${range}`, fixed);
-      return leaf(m, f, restricted, reasons, 2, 'version-verified', `version ${f.version} is in the affected range ${range}`, fixed);
-    }
-    if (c.wfn.version === ANY) return leaf(m, f, restricted, reasons, 2, 'model-only', `every version of ${literalOf(c.wfn.product)} is affected`);
-    if (c.wfn.version === NA) return leaf(m, f, restricted, reasons, 1, 'model-only', `the data gives no version ("-") for ${literalOf(c.wfn.product)}: which versions are affected is not said`);
-    const cv = literalOf(c.wfn.version)!;
-    if (!f.version) return leaf(m, f, restricted, reasons, 1, 'model-only', `version ${cv} is affected; the device's version is not known`);
-    const cmp = compareVersions(f.version, cv);
-    if (cmp === 0) return leaf(m, f, restricted, reasons, 2, 'version-verified', `version ${f.version} is the affected version ${cv}`);
-    if (cmp === 'undecidable') return leaf(m, f, restricted, reasons, 1, 'undecidable', `version ${f.version} cannot be compared with the affected version ${cv}`);
-    return NO;
-  }
-
   // ---- CVE 5 affected[] ----
 
-  private evalCve5(r: Cve5Record, p: DeviceProfile): LeafResult {
+  private evalCve5(r: IndexedCve5, p: DeviceProfile): LeafResult {
     let best: LeafResult = NO;
     let fixed: string | undefined;
-    for (const a of r.affected) {
-      if (!a.vendor || /^n\/?a$/i.test(a.vendor)) continue;
-      const vk = this.aliases.vendorKey(a.vendor);
-      const pk = this.aliases.productKeyOf(vk, a.product);
+    for (const x of r.affected) {
       for (const f of p.facts) {
-        if (f.vendorKey !== vk || f.productKey !== pk) continue;
-        const res = this.affectedAgainstFact(a, f);
+        if (f.vendorKey !== x.vendorKey || f.productKey !== x.productKey) continue;
+        const res = affectedAgainstFact(x.a, f);
         fixed ??= res.fixed;
         if (better(res, best)) best = res;
       }
     }
-    return fixed && !best.fixed ? { ...best, fixed } : best;
-  }
-
-  private affectedAgainstFact(a: Cve5Affected, f: DeviceFact): LeafResult {
-    const crit = `${a.vendor} ${a.product} (CVE 5 ${a.from})`;
-    const matched = [{ criteria: crit, fact: f.from, ...(f.version ? { version: f.version } : {}) }];
-    const mk = (r: Tri, conf: MatchConfidence, why: string, fixed?: string): LeafResult => ({ r, conf, reasons: [why], matched, vulnerableHit: r > 0, ...(fixed ? { fixed } : {}) });
-    let fixed: string | undefined;
-    for (const v of a.versions) {
-      if (v.status === 'affected' && (v.lessThan || v.lessThanOrEqual)) fixed ??= v.lessThan;
-      for (const ch of v.changes ?? []) if (ch.status === 'unaffected') fixed ??= ch.at;
-    }
-    const anyAffected = a.versions.some((v) => v.status === 'affected') || a.defaultStatus === 'affected';
-    if (!anyAffected) return NO;
-    if (!f.version || f.part === 'h') return mk(1, 'model-only', `${a.product} is affected in some versions; the device's version is not known`, fixed);
-    let undecidable = false;
-    for (const v of a.versions) {
-      const st = statusAt(v, f.version);
-      if (st === 'undecidable') {
-        undecidable = true;
-        continue;
-      }
-      if (st === 'affected') return mk(2, 'version-verified', `version ${f.version} is affected (${describe(v)})`, fixed);
-      if (st === 'unaffected') return { ...NO, fixed };
-    }
-    if (undecidable) return mk(1, 'undecidable', `version ${f.version} cannot be compared with ${a.versions.map(describe).join('; ')}`, fixed);
-    if (a.defaultStatus === 'affected') return mk(2, 'model-only', `${a.product} is affected unless listed otherwise, and ${f.version} is not listed`, fixed);
-    return { ...NO, fixed };
+    return fixed && !best.fixed ? best.withFixed(fixed) : best;
   }
 }
 
-function leaf(m: CpeMatch, f: DeviceFact, restricted: boolean, reasons: string[], r: Tri, conf: MatchConfidence, why: string, fixed?: string): LeafResult {
-  return {
-    r: restricted && r === 2 ? 1 : r,
-    conf,
-    reasons: reasons.length ? [...reasons, why] : [why],
-    matched: [{ criteria: m.criteria, fact: f.from, ...(f.version ? { version: f.version } : {}) }],
-    vulnerableHit: m.vulnerable,
-    ...(fixed ? { fixed } : {}),
-  };
+const NARROWING = CPE_ATTRIBUTES.slice(4);
+
+/** The strings in order of first appearance; the array itself when none repeats (the usual case). */
+function distinct(xs: string[]): string[] {
+  for (let i = 1; i < xs.length; i++) {
+    for (let j = 0; j < i; j++) if (xs[i] === xs[j]) return [...new Set(xs)];
+  }
+  return xs;
+}
+
+function byAnswerThenId(a: VulnMatch, b: VulnMatch): number {
+  return a.answer === b.answer ? (a.cve < b.cve ? -1 : a.cve > b.cve ? 1 : 0) : a.answer === 'definite' ? -1 : 1;
+}
+
+function leaf(c: IndexedCriterion, f: DeviceFact, restricted: boolean, r: Tri, conf: MatchConfidence | null, why: Why, fixed?: string): LeafResult {
+  return new LeafResult(restricted && r === 2 ? 1 : r, conf, c.m.vulnerable, fixed, why, c, f, restricted);
+}
+
+function criterionAgainstFact(c: IndexedCriterion, f: DeviceFact): LeafResult {
+  // Attributes other than part/vendor/product/version must not contradict what the fact says.
+  let restricted = false;
+  for (const [a, cv] of c.narrows) {
+    const fv = f.wfn?.[a];
+    if (fv && fv !== ANY) {
+      if (fv.toLowerCase() !== cv) return NO;
+    } else restricted = true;
+  }
+  if (c.partH) {
+    if (c.preparedVersion && f.version && comparePrepared(c.preparedVersion, prepareVersion(f.version)) !== 0) return NO;
+    // The platform part of a configuration says nothing about versions: it leaves the confidence to the firmware part.
+    return leaf(c, f, restricted, 2, c.m.vulnerable ? 'model-only' : null, Why.Hardware);
+  }
+  if (c.range) {
+    if (!f.version) return leaf(c, f, restricted, 1, 'model-only', Why.RangeNoVersion, c.fixed);
+    const r = inPreparedRange(prepareVersion(f.version), c.range);
+    if (r === false) return NO;
+    if (r === 'undecidable') return leaf(c, f, restricted, 1, 'undecidable', Why.RangeUndecidable, c.fixed);
+    return leaf(c, f, restricted, 2, 'version-verified', Why.InRange, c.fixed);
+  }
+  if (c.wfn.version === ANY) return leaf(c, f, restricted, 2, 'model-only', Why.EveryVersion);
+  if (c.wfn.version === NA) return leaf(c, f, restricted, 1, 'model-only', Why.NoVersionGiven);
+  if (!f.version) return leaf(c, f, restricted, 1, 'model-only', Why.ExactNoVersion);
+  const cmp = comparePrepared(prepareVersion(f.version), c.preparedVersion!);
+  if (cmp === 0) return leaf(c, f, restricted, 2, 'version-verified', Why.ExactEqual);
+  if (cmp === 'undecidable') return leaf(c, f, restricted, 1, 'undecidable', Why.ExactUndecidable);
+  return NO;
+}
+
+function productText(c: IndexedCriterion): string | null {
+  return (c.productText ??= literalOf(c.wfn.product));
+}
+function rangeTextOf(c: IndexedCriterion): string {
+  return (c.rangeText ??= rangeText(c.m));
+}
+
+/** The reasons a result gives, in order, appended to out. */
+function reasonsOf(x: LeafResult, out: string[]): void {
+  switch (x.why) {
+    case Why.None:
+      return;
+    case Why.All:
+      for (const part of x.parts!) reasonsOf(part, out);
+      return;
+    case Why.Negated:
+      out.push('a negated condition does not hold');
+      return;
+    case Why.HardwareUnknown:
+      out.push(`needs hardware ${x.c!.m.criteria}; the hardware is not identified`);
+      return;
+    case Why.Given:
+      for (const s of x.reasons!) out.push(s);
+      return;
+  }
+  const c = x.c!;
+  const f = x.f!;
+  if (x.restricted) out.push(`${c.m.criteria} narrows update/edition/platform, which is not known for the device`);
+  if (f.part !== c.wfn.part) out.push(`the data names it part "${c.wfn.part}", the device's fact is part "${f.part}"`);
+  switch (x.why) {
+    case Why.Hardware:
+      out.push(`hardware ${productText(c)} matches the device's ${f.from}`);
+      return;
+    case Why.RangeNoVersion:
+      out.push(`affected versions ${rangeTextOf(c)}; the device's version is not known`);
+      return;
+    case Why.RangeUndecidable:
+      out.push(`version ${f.version} cannot be compared with the affected range ${rangeTextOf(c)}`);
+      return;
+    case Why.InRange:
+      out.push(`version ${f.version} is in the affected range ${rangeTextOf(c)}`);
+      return;
+    case Why.EveryVersion:
+      out.push(`every version of ${productText(c)} is affected`);
+      return;
+    case Why.NoVersionGiven:
+      out.push(`the data gives no version ("-") for ${productText(c)}: which versions are affected is not said`);
+      return;
+    case Why.ExactNoVersion:
+      out.push(`version ${c.version} is affected; the device's version is not known`);
+      return;
+    case Why.ExactEqual:
+      out.push(`version ${f.version} is the affected version ${c.version}`);
+      return;
+    case Why.ExactUndecidable:
+      out.push(`version ${f.version} cannot be compared with the affected version ${c.version}`);
+      return;
+  }
+}
+
+/** The criteria a result matched, with the device's fact for each, appended to out. */
+function matchedOf(x: LeafResult, out: VulnMatch['matched']): void {
+  switch (x.why) {
+    case Why.None:
+    case Why.Negated:
+    case Why.HardwareUnknown:
+      return;
+    case Why.All:
+      for (const part of x.parts!) matchedOf(part, out);
+      return;
+    case Why.Given:
+      for (const m of x.matched!) out.push(m);
+      return;
+  }
+  const f = x.f!;
+  out.push(f.version ? { criteria: x.c!.m.criteria, fact: f.from, version: f.version } : { criteria: x.c!.m.criteria, fact: f.from });
+}
+
+function affectedAgainstFact(a: Cve5Affected, f: DeviceFact): LeafResult {
+  let fixed: string | undefined;
+  for (const v of a.versions) {
+    if (v.status === 'affected' && (v.lessThan || v.lessThanOrEqual)) fixed ??= v.lessThan;
+    for (const ch of v.changes ?? []) if (ch.status === 'unaffected') fixed ??= ch.at;
+  }
+  const anyAffected = a.versions.some((v) => v.status === 'affected') || a.defaultStatus === 'affected';
+  if (!anyAffected) return NO;
+  if (!f.version || f.part === 'h') return given(a, f, 1, 'model-only', `${a.product} is affected in some versions; the device's version is not known`, fixed);
+  let undecidable = false;
+  for (const v of a.versions) {
+    const st = statusAt(v, f.version);
+    if (st === 'undecidable') {
+      undecidable = true;
+      continue;
+    }
+    if (st === 'affected') return given(a, f, 2, 'version-verified', `version ${f.version} is affected (${describe(v)})`, fixed);
+    if (st === 'unaffected') return NO.withFixed(fixed);
+  }
+  if (undecidable) return given(a, f, 1, 'undecidable', `version ${f.version} cannot be compared with ${a.versions.map(describe).join('; ')}`, fixed);
+  if (a.defaultStatus === 'affected') return given(a, f, 2, 'model-only', `${a.product} is affected unless listed otherwise, and ${f.version} is not listed`, fixed);
+  return NO.withFixed(fixed);
+}
+
+function given(a: Cve5Affected, f: DeviceFact, r: Tri, conf: MatchConfidence, why: string, fixed: string | undefined): LeafResult {
+  const criteria = `${a.vendor} ${a.product} (CVE 5 ${a.from})`;
+  const matched = [f.version ? { criteria, fact: f.from, version: f.version } : { criteria, fact: f.from }];
+  return new LeafResult(r, conf, r > 0, fixed || undefined, Why.Given, null, f, false, null, [why], matched);
 }
 
 function rangeText(m: CpeMatch): string {
@@ -464,35 +725,29 @@ function statusAt(v: Cve5Affected['versions'][number], version: string): 'affect
 
 function better(a: LeafResult, b: LeafResult): boolean {
   if (a.r !== b.r) return a.r > b.r;
-  return CONF_RANK[a.conf ?? 'undecidable'] > CONF_RANK[b.conf ?? 'undecidable'];
+  return confRank(a.conf) > confRank(b.conf);
 }
 
-function combine(parts: LeafResult[], op: 'AND' | 'OR'): LeafResult {
+/** The AND of parts that all hold: the weakest answer and confidence, every part's reasons. */
+function all(parts: LeafResult[]): LeafResult {
   if (parts.length === 1) return parts[0]!;
-  if (!parts.length) return NO;
-  if (op === 'OR') {
-    let best = NO;
-    for (const r of parts) if (better(r, best)) best = r;
-    return best;
-  }
   let r: Tri = 2;
   let conf: MatchConfidence | null = null;
   let vulnerableHit = false;
   let fixed: string | undefined;
   for (const x of parts) {
-    if (x.r === 0) return NO;
     if (x.r < r) r = x.r;
     conf = worseConf(conf, x.conf);
     vulnerableHit ||= x.vulnerableHit;
     fixed ??= x.fixed;
   }
-  return { r, conf, reasons: parts.flatMap((x) => x.reasons), matched: parts.flatMap((x) => x.matched), vulnerableHit, ...(fixed ? { fixed } : {}) };
+  return new LeafResult(r, conf, vulnerableHit, fixed || undefined, Why.All, null, null, false, parts);
 }
 
 function negate(r: LeafResult): LeafResult {
   if (r.r === 1) return r;
   if (r.r === 2) return NO;
-  return { r: 2, conf: 'model-only', reasons: ['a negated condition does not hold'], matched: [], vulnerableHit: false };
+  return NEGATED;
 }
 
 const CVSS_ORDER = ['3.1', '3.0', '4.0', '2.0'];

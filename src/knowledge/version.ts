@@ -80,15 +80,18 @@ function compareNums(a: number[], b: number[]): Order {
   return 0;
 }
 
+// Order of kinds that compare with each other: pre-release < release < post-release letter.
+function suffixRank(s: ParsedVersion['suffix']): number {
+  return s.kind === 'pre' ? 0 : s.kind === 'none' ? 1 : s.kind === 'letter' ? 2 : -1;
+}
+
 function compareSuffix(a: ParsedVersion['suffix'], b: ParsedVersion['suffix']): Comparison {
-  // Order of kinds that compare with each other: pre-release < release < post-release letter.
-  const rank = (s: ParsedVersion['suffix']) => (s.kind === 'pre' ? 0 : s.kind === 'none' ? 1 : s.kind === 'letter' ? 2 : -1);
   if (a.kind === 'tagged' || b.kind === 'tagged') {
     if (a.kind === 'tagged' && b.kind === 'tagged' && a.tag === b.tag) return cmp(a.n, b.n);
     return 'undecidable';
   }
-  const ra = rank(a);
-  const rb = rank(b);
+  const ra = suffixRank(a);
+  const rb = suffixRank(b);
   if (ra !== rb) return cmp(ra, rb);
   if (a.kind === 'pre' && b.kind === 'pre') return cmp(a.rank, b.rank) || cmp(a.n, b.n);
   if (a.kind === 'letter' && b.kind === 'letter') return a.letter < b.letter ? -1 : a.letter > b.letter ? 1 : 0;
@@ -107,27 +110,35 @@ export function compareParsed(a: ParsedVersion, b: ParsedVersion): Comparison {
   return 0;
 }
 
-// Matching compares the same few thousand range bounds and firmware strings again and again: parse each once.
-const parsedCache = new Map<string, ParsedVersion | null>();
+/** A version as comparison needs it: the trimmed lower-case text (equal texts are equal versions) and its parse. */
+export interface PreparedVersion {
+  readonly norm: string;
+  readonly parsed: ParsedVersion | null;
+}
+
+// Matching compares the same few thousand range bounds and firmware strings again and again: prepare each once.
+const preparedCache = new Map<string, PreparedVersion>();
 const CACHE_LIMIT = 200_000;
-function parsedOf(s: string): ParsedVersion | null {
-  let p = parsedCache.get(s);
+export function prepareVersion(s: string): PreparedVersion {
+  let p = preparedCache.get(s);
   if (p === undefined) {
-    if (parsedCache.size >= CACHE_LIMIT) parsedCache.clear();
-    p = parseVersion(s);
-    parsedCache.set(s, p);
+    if (preparedCache.size >= CACHE_LIMIT) preparedCache.clear();
+    p = { norm: s.trim().toLowerCase(), parsed: parseVersion(s) };
+    preparedCache.set(s, p);
   }
   return p;
 }
 
+/** compareVersions over prepared versions. */
+export function comparePrepared(a: PreparedVersion, b: PreparedVersion): Comparison {
+  if (a.norm !== '' && a.norm === b.norm) return 0;
+  if (!a.parsed || !b.parsed) return 'undecidable';
+  return compareParsed(a.parsed, b.parsed);
+}
+
 /** Compare two versions: -1, 0, 1, or 'undecidable'. Antisymmetric; transitive over decidable answers. */
 export function compareVersions(a: string, b: string): Comparison {
-  if (a === b && a.trim() !== '') return 0;
-  if (a.trim().toLowerCase() === b.trim().toLowerCase() && a.trim() !== '') return 0;
-  const pa = parsedOf(a);
-  const pb = parsedOf(b);
-  if (!pa || !pb) return 'undecidable';
-  return compareParsed(pa, pb);
+  return comparePrepared(prepareVersion(a), prepareVersion(b));
 }
 
 export interface VersionRange {
@@ -139,20 +150,51 @@ export interface VersionRange {
 
 export type RangeAnswer = boolean | 'undecidable';
 
+/** A range with its bounds prepared; unbounded sides ("", "*", absent) are left out. */
+export interface PreparedRange {
+  startIncluding: PreparedVersion | null;
+  startExcluding: PreparedVersion | null;
+  endIncluding: PreparedVersion | null;
+  endExcluding: PreparedVersion | null;
+}
+
+function boundOf(bound: string | undefined): PreparedVersion | null {
+  return bound === undefined || bound === '' || bound === '*' ? null : prepareVersion(bound);
+}
+
+export function prepareRange(r: VersionRange): PreparedRange {
+  return { startIncluding: boundOf(r.startIncluding), startExcluding: boundOf(r.startExcluding), endIncluding: boundOf(r.endIncluding), endExcluding: boundOf(r.endExcluding) };
+}
+
+/** inRange over a prepared version and range. A bound that cannot be compared holds but makes the answer undecidable;
+ *  any bound that decidably fails makes it false. */
+export function inPreparedRange(v: PreparedVersion, r: PreparedRange): RangeAnswer {
+  let undecidable = false;
+  let c: Comparison;
+  if (r.startIncluding) {
+    c = comparePrepared(v, r.startIncluding);
+    if (c === 'undecidable') undecidable = true;
+    else if (c < 0) return false;
+  }
+  if (r.startExcluding) {
+    c = comparePrepared(v, r.startExcluding);
+    if (c === 'undecidable') undecidable = true;
+    else if (c <= 0) return false;
+  }
+  if (r.endIncluding) {
+    c = comparePrepared(v, r.endIncluding);
+    if (c === 'undecidable') undecidable = true;
+    else if (c > 0) return false;
+  }
+  if (r.endExcluding) {
+    c = comparePrepared(v, r.endExcluding);
+    if (c === 'undecidable') undecidable = true;
+    else if (c >= 0) return false;
+  }
+  return undecidable ? 'undecidable' : true;
+}
+
 /** Is the version inside the range? Unbounded sides always hold. */
 export function inRange(version: string, r: VersionRange): RangeAnswer {
-  let undecidable = false;
-  const check = (bound: string | undefined, ok: (c: Order) => boolean): boolean => {
-    if (bound === undefined || bound === '' || bound === '*') return true;
-    const c = compareVersions(version, bound);
-    if (c === 'undecidable') {
-      undecidable = true;
-      return true;
-    }
-    return ok(c);
-  };
-  const inside =
-    check(r.startIncluding, (c) => c >= 0) && check(r.startExcluding, (c) => c > 0) && check(r.endIncluding, (c) => c <= 0) && check(r.endExcluding, (c) => c < 0);
-  if (!inside) return false;
-  return undecidable ? 'undecidable' : true;
+  return inPreparedRange(prepareVersion(version), prepareRange(r));
 }
