@@ -37,9 +37,6 @@ export interface AssessResult extends FindingChanges {
   findings: number;
 }
 
-async function latestServices(store: Store, ip: string): Promise<Observation[]> {
-  return latestPerService(await store.observations({ ip, status: 'success' })).filter((o) => o.protocol !== 'event');
-}
 
 /**
  * Assess the given addresses (every address in the store without a list). Population checks always look at the
@@ -47,18 +44,24 @@ async function latestServices(store: Store, ip: string): Promise<Observation[]> 
  */
 export async function assessExposure(store: Store, ips?: Iterable<string>, opts: AssessOptions = {}): Promise<AssessResult> {
   const checks = opts.checks ?? defaultChecks();
-  const all = (await store.hosts()).map((h) => h.ip);
-  const targets = ips ? [...new Set(ips)] : all;
-  const wanted = new Set(targets);
+  const wanted = ips ? new Set(ips) : null;
   const observations: Observation[] = [];
   const population: Observation[] = [];
   const popNeeded = checks.population.length > 0;
-  for (const ip of popNeeded ? all : targets) {
-    const latest = await latestServices(store, ip);
-    if (popNeeded) population.push(...latest.filter((o) => checks.population.some((c) => c.test(o))));
-    if (wanted.has(ip)) observations.push(...latest);
+  const assessed: string[] = [];
+  // population checks look at every address; otherwise only the given ones are read
+  for await (const host of store.observationsByHost({ ips: popNeeded ? undefined : wanted ?? undefined, status: 'success' })) {
+    const latest = latestPerService(host.observations).filter((o) => o.protocol !== 'event');
+    if (popNeeded) for (const o of latest) if (checks.population.some((c) => c.test(o))) population.push(o);
+    if (!wanted || wanted.has(host.ip)) {
+      for (const o of latest) observations.push(o);
+      assessed.push(host.ip);
+    }
   }
-  const findings = [...assessObservations(checks, observations, population), ...(opts.extra ?? []).filter((f) => wanted.has(f.ip))];
+  // given addresses that have no observation left are assessed too: whatever was open on them is now fixed
+  const targets = wanted ? [...wanted] : assessed;
+  const inScope = wanted ?? new Set(assessed);
+  const findings = [...assessObservations(checks, observations, population), ...(opts.extra ?? []).filter((f) => inScope.has(f.ip))];
   const time = opts.time ?? new Date().toISOString();
   const changes = await store.recordFindings({ ips: targets, kinds: EXPOSURE_KINDS, time }, findings);
   return { ...changes, addresses: targets.length, findings: findings.length };

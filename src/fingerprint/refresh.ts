@@ -26,7 +26,6 @@ export function latestPerService(observations: readonly Observation[]): Observat
 
 /** Re-identify the given addresses (every address with observations, without a list). */
 export async function refreshDevices(store: Store, classifier: Classifier, ips?: Iterable<string>): Promise<RefreshResult> {
-  const targets = ips ? [...new Set(ips)] : (await store.hosts()).map((h) => h.ip);
   let devices: Device[] = [];
   let events: DeviceEvent[] = [];
   const allEvents: DeviceEvent[] = [];
@@ -36,8 +35,9 @@ export async function refreshDevices(store: Store, classifier: Classifier, ips?:
     events = [];
   };
   let count = 0;
-  for (const ip of targets) {
-    const observations = latestPerService(await store.observations({ ip, status: 'success' }));
+  for await (const host of store.observationsByHost({ ips, status: 'success' })) {
+    const ip = host.ip;
+    const observations = latestPerService(host.observations);
     // Events (Cowrie, IntelMQ) describe what a device did, not what it is.
     const services = observations.filter((o) => o.protocol !== 'event');
     if (!services.length) continue;

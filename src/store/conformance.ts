@@ -89,6 +89,32 @@ export function runStoreConformance(name: string, fresh: () => Promise<Store>): 
       await s.close();
     });
 
+    it('hands out the observations of each address, of given addresses or of all, across many addresses', async () => {
+      const s = await fresh();
+      await s.createRun(scanRun('many'));
+      // 1,200 addresses (more than one internal chunk), IPv6 among them, two services each and a failed probe
+      const batch: Observation[] = [];
+      for (let i = 0; i < 1200; i++) {
+        const ip = i === 7 ? '2001:db8::7' : `10.0.${i >> 8}.${i & 255}`;
+        batch.push(obs({ runId: 'many', ip, port: 80 }), obs({ runId: 'many', ip, port: 22, protocol: 'ssh', data: { n: i } }));
+        if (i % 100 === 0) batch.push(obs({ runId: 'many', ip, port: 23, status: 'connection-timeout', protocol: 'unknown' }));
+      }
+      await s.commitScanBatch('many', batch, { total: 1, watermark: 1, doneAbove: [], found: batch.length });
+      const all: { ip: string; ports: number[] }[] = [];
+      for await (const h of s.observationsByHost()) all.push({ ip: h.ip, ports: h.observations.map((o) => o.port) });
+      assert.equal(all.length, 1200);
+      assert.equal(new Set(all.map((h) => h.ip)).size, 1200, 'each address once');
+      assert.ok(all.every((h) => h.ports.join() === '80,22'), 'successes only by default, in the order stored');
+      assert.ok(all.findIndex((h) => h.ip === '10.0.0.2') < all.findIndex((h) => h.ip === '10.0.0.10'), 'numeric address order');
+      const some: { ip: string; ports: number[] }[] = [];
+      for await (const h of s.observationsByHost({ ips: ['10.0.0.100', '2001:db8::7', '10.0.0.100', '192.0.2.99'], status: 'any' })) some.push({ ip: h.ip, ports: h.observations.map((o) => o.port) });
+      assert.deepEqual(some.sort((a, b) => a.ip.localeCompare(b.ip)), [{ ip: '10.0.0.100', ports: [80, 22, 23] }, { ip: '2001:db8::7', ports: [80, 22] }]);
+      const none: unknown[] = [];
+      for await (const h of s.observationsByHost({ ips: [] })) none.push(h);
+      assert.deepEqual(none, []);
+      await s.close();
+    });
+
     it('filters observations and lists services and hosts', async () => {
       const s = await fresh();
       await s.createRun(scanRun('a'));

@@ -44,6 +44,11 @@ export interface ObservationFilter {
   offset?: number;
 }
 
+export interface HostObservations {
+  ip: string;
+  observations: StoredObservation[];
+}
+
 /** One service: the latest observation of an (ip, port, transport), with when it was first and last seen. */
 export interface ServiceRow {
   ip: string;
@@ -161,6 +166,13 @@ export interface Store {
   /** Stream every matching observation, for stages that walk the whole store (fingerprinting, assessment). */
   iterateObservations(filter?: ObservationFilter): AsyncIterable<StoredObservation>;
   countObservations(filter?: ObservationFilter): Promise<number>;
+  /**
+   * The observations of each address, one address at a time (in address order, each address's observations in
+   * the order they were stored): of the given addresses, or of every address in the store. For the stages that
+   * re-read what they know of every address an import or a scan touched: one query per few hundred addresses
+   * instead of one per address. Addresses without matching observations are left out.
+   */
+  observationsByHost(filter?: { ips?: Iterable<string>; status?: ProbeStatus | 'any' }): AsyncIterable<HostObservations>;
   services(filter?: ObservationFilter): Promise<ServiceRow[]>;
   hosts(filter?: ObservationFilter): Promise<HostRow[]>;
 

@@ -4,10 +4,10 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { keyBounds, ipKey, parseRange } from '../../core/ipnum.ts';
-import type { Observation } from '../../core/observation.ts';
+import type { Observation, ProbeStatus } from '../../core/observation.ts';
 import type { Device, DeviceEvent } from '../../fingerprint/types.ts';
 import { type Finding, SEVERITIES, findingKey } from '../../core/finding.ts';
-import { type AssessmentScope, type CountRow, type DeviceFilter, type FindingChanges, type FindingFilter, type HostRow, type ImportOptions, type InventoryStats, type ObservationFilter, type Run, type RunProgress, type RunStatus, type ServiceRow, type Store, StoreError, type StoredObservation } from '../store.ts';
+import { type AssessmentScope, type CountRow, type DeviceFilter, type FindingChanges, type FindingFilter, type HostObservations, type HostRow, type ImportOptions, type InventoryStats, type ObservationFilter, type Run, type RunProgress, type RunStatus, type ServiceRow, type Store, StoreError, type StoredObservation } from '../store.ts';
 import { MIGRATIONS } from './migrations.ts';
 
 type Row = Record<string, unknown>;
@@ -178,6 +178,43 @@ export class SqliteStore implements Store {
       if (!rows.length) return;
       for (const r of rows) yield toObservation(r);
       after = Number(rows[rows.length - 1]!.id);
+    }
+  }
+
+  async *observationsByHost(filter: { ips?: Iterable<string>; status?: ProbeStatus | 'any' } = {}): AsyncIterable<HostObservations> {
+    const status = filter.status ?? 'success';
+    const statusSql = status === 'any' ? '' : ' AND status = ?';
+    const statusParams = status === 'any' ? [] : [status];
+    const CHUNK = 500;
+    const chunks = (function* (db: SqliteStore): Generator<string[]> {
+      if (filter.ips) {
+        const keys = [...new Set([...filter.ips].map(ipKey))].sort();
+        for (let i = 0; i < keys.length; i += CHUNK) yield keys.slice(i, i + CHUNK);
+        return;
+      }
+      // every address: the next few hundred distinct keys after the last one, straight off the address index
+      const next = db.prepared(`SELECT DISTINCT ip_key FROM observations WHERE ip_key > ? ORDER BY ip_key LIMIT ${CHUNK}`);
+      let after = '';
+      for (;;) {
+        const keys = (next.all(after) as { ip_key: string }[]).map((r) => r.ip_key);
+        if (!keys.length) return;
+        yield keys;
+        after = keys[keys.length - 1]!;
+      }
+    })(this);
+    for (const keys of chunks) {
+      const rows = this.prepared(`SELECT * FROM observations WHERE ip_key IN (${keys.map(() => '?').join(',')})${statusSql} ORDER BY ip_key, id`).all(...keys, ...statusParams) as Row[];
+      let current: HostObservations | null = null;
+      let currentKey: unknown = null;
+      for (const r of rows) {
+        if (!current || r.ip_key !== currentKey) {
+          if (current) yield current;
+          current = { ip: String(r.ip), observations: [] };
+          currentKey = r.ip_key;
+        }
+        current.observations.push(toObservation(r));
+      }
+      if (current) yield current;
     }
   }
 
