@@ -123,3 +123,30 @@ describe('printable', () => {
     fc.assert(fc.property(fc.string({ unit: 'binary' }), (s) => !/[\x00-\x1f\x7f-\x9f]/.test(printable(s))));
   });
 });
+
+describe('address keys', () => {
+  it('read dotted quads by the fast path exactly as the general parser reads them, and refuse what it refuses', async () => {
+    const { ipKey, parseIp } = await import('./ipnum.ts');
+    const ipaddr = (await import('ipaddr.js')).default;
+    const octet = fc.oneof(fc.integer({ min: 0, max: 255 }).map(String), fc.constantFrom('00', '01', '010', '256', '999', '', '1a', ' 1', '0x1'));
+    fc.assert(
+      fc.property(fc.array(octet, { minLength: 1, maxLength: 5 }), (parts) => {
+        const s = parts.join('.');
+        const t = s.trim();
+        const general = ipaddr.isValid(t) && /^\d{1,3}(\.\d{1,3}){3}$/.test(t) ? ipaddr.parse(t).toByteArray() : null;
+        const p = parseIp(s);
+        if (!general) {
+          assert.equal(p, null, s);
+          assert.throws(() => ipKey(s), RangeError);
+          return;
+        }
+        const value = general.reduce((v, b) => (v << 8n) | BigInt(b), 0n);
+        assert.deepEqual(p, { family: 4, value }, s);
+        assert.equal(ipKey(s), `4:${value.toString(16).padStart(8, '0')}`, s);
+      }),
+      { numRuns: 3000 },
+    );
+    assert.equal(ipKey('192.0.2.1'), '4:c0000201');
+    assert.equal(ipKey('2001:db8::1'), '6:20010db8000000000000000000000001');
+  });
+});

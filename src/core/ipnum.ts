@@ -12,7 +12,38 @@ export interface IpRange {
   last: bigint;
 }
 
+/**
+ * A dotted quad in canonical form (four decimal octets, no leading zeros) as a number, or -1 for anything else.
+ * Every stored observation, device and finding is keyed by its address: the common case is read here by character
+ * codes, and everything else (IPv6, odd forms) goes the general way.
+ */
+function canonicalIpv4(s: string): number {
+  const n = s.length;
+  if (n < 7 || n > 15) return -1;
+  let value = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < n; i++) {
+    const c = s.charCodeAt(i);
+    if (c === 46) {
+      if (digits === 0 || ++dots > 3) return -1;
+      value = value * 256 + octet;
+      octet = 0;
+      digits = 0;
+    } else if (c >= 48 && c <= 57) {
+      if (digits === 1 && octet === 0) return -1; // leading zero: octal to some parsers, refused by the general path
+      octet = octet * 10 + (c - 48);
+      if (++digits > 3 || octet > 255) return -1;
+    } else return -1;
+  }
+  if (dots !== 3 || digits === 0) return -1;
+  return value * 256 + octet;
+}
+
 export function parseIp(s: string): { family: Family; value: bigint } | null {
+  const v4 = canonicalIpv4(s);
+  if (v4 >= 0) return { family: 4, value: BigInt(v4) };
   const t = s.trim();
   if (!ipaddr.isValid(t)) return null;
   // Reject the shorthand forms ipaddr.js accepts for IPv4 ("10.1", "0x0a.1"): a scope must say what it means.
@@ -119,6 +150,8 @@ export function formatRange(r: IpRange): string {
 
 /** A sortable text key for an address ("4:0a0d0014", "6:2001…"): order and CIDR filters work on it as strings. */
 export function ipKey(ip: string): string {
+  const v4 = canonicalIpv4(ip);
+  if (v4 >= 0) return `4:${v4.toString(16).padStart(8, '0')}`;
   const p = parseIp(ip);
   if (!p) throw new RangeError(`not an IP address: ${ip}`);
   return keyOf(p.family, p.value);
