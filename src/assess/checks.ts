@@ -139,6 +139,35 @@ export interface CheckSet {
   population: CompiledPopulation[];
 }
 
+/** Path segments after "data.", split once per path (paths come from the check files: a bounded set). */
+const PATH_SEGMENTS = new Map<string, string[]>();
+
+function segmentsOf(path: string): string[] {
+  let segs = PATH_SEGMENTS.get(path);
+  if (!segs) {
+    segs = path.split('.').slice(1);
+    if (PATH_SEGMENTS.size < 4096) PATH_SEGMENTS.set(path, segs);
+  }
+  return segs;
+}
+
+/** `**`: every object at or below v (bounded in depth, breadth and count: the data came from a device). */
+function collectObjects(v: unknown, depth: number, next: unknown[]): void {
+  if (depth > 16 || next.length > 1000) return;
+  if (Array.isArray(v)) {
+    const n = Math.min(v.length, 200);
+    for (let i = 0; i < n; i++) collectObjects(v[i], depth + 1, next);
+  } else if (v && typeof v === 'object') {
+    next.push(v);
+    let k = 0;
+    for (const key in v) {
+      if (++k > 200) break;
+      const c = (v as Record<string, unknown>)[key];
+      if (c && typeof c === 'object') collectObjects(c, depth + 1, next);
+    }
+  }
+}
+
 /** Values at a field path (several when the path crosses arrays or `**`). */
 export function valuesAt(o: Observation, path: string): unknown[] {
   if (!path.startsWith('data.')) {
@@ -146,26 +175,36 @@ export function valuesAt(o: Observation, path: string): unknown[] {
     return v === undefined || v === null ? [] : [v];
   }
   let current: unknown[] = [o.data];
-  for (const seg of path.split('.').slice(1)) {
+  for (const seg of segmentsOf(path)) {
     const next: unknown[] = [];
-    const visit = (v: unknown, depth: number) => {
-      if (depth > 16 || next.length > 1000) return;
-      if (Array.isArray(v)) for (const e of v.slice(0, 200)) visit(e, depth + 1);
-      else if (v && typeof v === 'object') {
-        next.push(v);
-        for (const c of Object.values(v).slice(0, 200)) if (c && typeof c === 'object') visit(c, depth + 1);
-      }
-    };
     for (const v of current) {
-      if (seg === '**') visit(v, 0);
+      if (seg === '**') collectObjects(v, 0, next);
       else if (Array.isArray(v)) {
-        for (const e of v.slice(0, 200)) if (e && typeof e === 'object' && seg in e) next.push((e as Record<string, unknown>)[seg]);
-      } else if (v && typeof v === 'object' && Object.hasOwn(v, seg)) next.push((v as Record<string, unknown>)[seg]);
+        const n = Math.min(v.length, 200);
+        for (let i = 0; i < n; i++) {
+          const e = v[i];
+          if (e && typeof e === 'object' && seg in e) {
+            const x = (e as Record<string, unknown>)[seg];
+            if (x !== undefined && x !== null) next.push(x);
+          }
+        }
+      } else if (v && typeof v === 'object' && Object.hasOwn(v, seg)) {
+        const x = (v as Record<string, unknown>)[seg];
+        if (x !== undefined && x !== null) next.push(x);
+      }
     }
-    current = next.filter((x) => x !== undefined && x !== null);
+    if (!next.length) return next;
+    current = next;
   }
   // A trailing array stands for its elements.
-  return current.flatMap((v) => (Array.isArray(v) ? v.slice(0, 200) : [v])).filter((x) => x !== undefined && x !== null);
+  const out: unknown[] = [];
+  for (const v of current) {
+    if (Array.isArray(v)) {
+      const n = Math.min(v.length, 200);
+      for (let i = 0; i < n; i++) if (v[i] !== undefined && v[i] !== null) out.push(v[i]);
+    } else out.push(v);
+  }
+  return out;
 }
 
 function numberOf(v: unknown): number | null {

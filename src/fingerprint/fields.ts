@@ -104,56 +104,52 @@ export function observationFields(obs: Pick<Observation, 'protocol' | 'data'>, w
   const out: FieldValues = [];
   const d = (obs.data ?? {}) as Record<string, unknown>;
   const p = (obs.protocol ?? '').toLowerCase();
-  const push = (f: string, v: unknown, cap?: number) => {
-    const s = str(v, cap);
-    if (s !== undefined) out.push([f, s]);
-  };
 
   if (p === 'http' || p === 'https' || p.startsWith('http') || p === 'upnp-http') {
-    push('http.server', d.server);
-    push('http.title', d.title, 512);
-    push('http.realm', d.realm, 512);
-    push('http.body', d.body, BODY_CAP);
-    push('http.faviconMmh3', d.faviconMmh3);
-    push('http.faviconMd5', d.faviconMd5);
+    pushField(out, 'http.server', d.server);
+    pushField(out, 'http.title', d.title, 512);
+    pushField(out, 'http.realm', d.realm, 512);
+    pushField(out, 'http.body', d.body, BODY_CAP);
+    pushField(out, 'http.faviconMmh3', d.faviconMmh3);
+    pushField(out, 'http.faviconMd5', d.faviconMd5);
     const h = d.headers;
     if (h && typeof h === 'object') {
       const headers = h as Record<string, unknown>;
-      if (!d.server) push('http.server', headers.server);
-      push('http.cookie', headers['set-cookie']);
-      push('http.poweredBy', headers['x-powered-by']);
-      if (wantedHeaders) for (const name of wantedHeaders) push(`http.headers.${name}`, headers[name]);
+      if (!d.server) pushField(out, 'http.server', headers.server);
+      pushField(out, 'http.cookie', headers['set-cookie']);
+      pushField(out, 'http.poweredBy', headers['x-powered-by']);
+      if (wantedHeaders) for (const name of wantedHeaders) pushField(out, `http.headers.${name}`, headers[name]);
     }
     pushTls(out, d.tls);
   } else if (p === 'rtsp') {
-    push('rtsp.server', d.server);
+    pushField(out, 'rtsp.server', d.server);
   } else if (p === 'ssh') {
-    push('ssh.ident', d.ident);
-    push('ssh.software', d.software ?? (typeof d.ident === 'string' ? d.ident.replace(/^SSH-[\d.]+-/, '') : undefined));
+    pushField(out, 'ssh.ident', d.ident);
+    pushField(out, 'ssh.software', d.software ?? (typeof d.ident === 'string' ? d.ident.replace(/^SSH-[\d.]+-/, '') : undefined));
   } else if (p === 'telnet') {
-    push('telnet.banner', d.banner);
+    pushField(out, 'telnet.banner', d.banner);
   } else if (p === 'ftp' || p === 'ftps') {
-    push('ftp.banner', d.banner);
-    if (typeof d.banner === 'string') push('ftp.text', replyText(d.banner));
+    pushField(out, 'ftp.banner', d.banner);
+    if (typeof d.banner === 'string') pushField(out, 'ftp.text', replyText(d.banner));
   } else if (p === 'snmp') {
-    push('snmp.sysDescr', d.sysDescr);
-    if (typeof d.sysObjectID === 'string') push('snmp.sysObjectID', d.sysObjectID.replace(/^\./, ''));
+    pushField(out, 'snmp.sysDescr', d.sysDescr);
+    if (typeof d.sysObjectID === 'string') pushField(out, 'snmp.sysObjectID', d.sysObjectID.replace(/^\./, ''));
   } else if (p === 'ssdp' || p === 'upnp') {
-    push('ssdp.server', d.server);
+    pushField(out, 'ssdp.server', d.server);
     pushUpnp(out, d.upnp, 0);
   } else if (p === 'mqtt' || p === 'mqtts') {
-    push('mqtt.brokerVersion', d.brokerVersion);
+    pushField(out, 'mqtt.brokerVersion', d.brokerVersion);
     pushTls(out, d.tls);
   } else if (p === 'modbus') {
-    push('modbus.vendorName', d.vendorName);
-    push('modbus.productCode', d.productCode);
-    push('modbus.revision', d.revision);
-    push('modbus.productName', d.productName);
-    push('modbus.modelName', d.modelName);
+    pushField(out, 'modbus.vendorName', d.vendorName);
+    pushField(out, 'modbus.productCode', d.productCode);
+    pushField(out, 'modbus.revision', d.revision);
+    pushField(out, 'modbus.productName', d.productName);
+    pushField(out, 'modbus.modelName', d.modelName);
   } else if (typeof d.banner === 'string') {
     const b = unescapePrintable(d.banner);
-    push('banner', b);
-    push('banner.text', replyText(b));
+    pushField(out, 'banner', b);
+    pushField(out, 'banner.text', replyText(b));
   }
   // Generic fallbacks any probe may fill: a TLS handshake and a banner of a recognised-but-unmodelled protocol.
   if (!(p.startsWith('http') || p === 'mqtt' || p === 'mqtts' || p === 'upnp-http') && d.tls) pushTls(out, d.tls);
@@ -162,20 +158,25 @@ export function observationFields(obs: Pick<Observation, 'protocol' | 'data'>, w
   const svc = d.service;
   if (svc && typeof svc === 'object') {
     const s = svc as Record<string, unknown>;
-    push('service.name', s.name, 256);
-    push('service.product', s.product, 256);
-    push('service.version', s.version, 256);
-    push('service.extraInfo', s.extraInfo, 256);
-    push('service.deviceType', s.deviceType, 256);
-    if (Array.isArray(s.cpe)) for (const c of s.cpe.slice(0, 16)) push('service.cpe', c, 256);
+    pushField(out, 'service.name', s.name, 256);
+    pushField(out, 'service.product', s.product, 256);
+    pushField(out, 'service.version', s.version, 256);
+    pushField(out, 'service.extraInfo', s.extraInfo, 256);
+    pushField(out, 'service.deviceType', s.deviceType, 256);
+    if (Array.isArray(s.cpe)) for (const c of s.cpe.slice(0, 16)) pushField(out, 'service.cpe', c, 256);
     // Product and version together, as Nmap prints them, so one pattern can read both.
     if (typeof s.product === 'string' && s.product) {
       const v = typeof s.version === 'string' && s.version ? ` ${s.version}` : '';
       const x = typeof s.extraInfo === 'string' && s.extraInfo ? ` (${s.extraInfo})` : '';
-      push('service.banner', `${s.product}${v}${x}`, 512);
+      pushField(out, 'service.banner', `${s.product}${v}${x}`, 512);
     }
   }
   return out;
+}
+
+function pushField(out: FieldValues, f: string, v: unknown, cap?: number): void {
+  const s = str(v, cap);
+  if (s !== undefined) out.push([f, s]);
 }
 
 /**
