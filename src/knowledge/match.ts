@@ -4,7 +4,7 @@
 // or possible, with a confidence (version-verified / model-only / undecidable) and the reasons.
 import { ANY, NA, CPE_ATTRIBUTES, literalOf, tryParseCpe, type CpeAttribute, type Wfn } from './cpe.ts';
 import { Aliases } from './aliases.ts';
-import { compareVersions, comparePrepared, inPreparedRange, inRange, prepareRange, prepareVersion, type PreparedRange, type PreparedVersion } from './version.ts';
+import { compareVersions, comparePrepared, inRange, prepareRange, prepareVersion, type Comparison, type PreparedRange, type PreparedVersion, type RangeAnswer } from './version.ts';
 import type { KnowledgeBase } from './kb.ts';
 import type { ConfigNode, CpeMatch, Cve5Affected, Cve5Record, Cvss, EpssScore, KevEntry, KevFacts, NvdCve, Reference } from './records.ts';
 import type { Device } from '../fingerprint/types.ts';
@@ -80,7 +80,7 @@ class LeafResult {
     readonly fixed: string | undefined,
     readonly why: Why,
     readonly c: IndexedCriterion | null = null,
-    readonly f: DeviceFact | null = null,
+    readonly f: Fact | null = null,
     /** the criterion narrows attributes the fact does not know */
     readonly restricted = false,
     readonly parts: LeafResult[] | null = null,
@@ -104,19 +104,37 @@ function worseConf(a: MatchConfidence | null, b: MatchConfidence | null): MatchC
   return confRank(a) <= confRank(b) ? a : b;
 }
 
-/** A CPE criterion with what checking it needs worked out once, when the index is built. */
+/** A version bound or the literal version of a criterion, ready for comparison: ABSENT, or when not SIMPLE, the
+ *  prepared version decides. */
+const ABSENT = -2;
+const NOT_SIMPLE = -1;
+function orderOf(v: PreparedVersion | null): number {
+  return v ? (v.order >= 0 ? v.order : NOT_SIMPLE) : ABSENT;
+}
+
+/** A CPE criterion with what checking it needs worked out once, when the index is built. What the common checks
+ *  read sits in the object itself: an index over the NVD is far larger than the CPU caches, and every pointer
+ *  followed per candidate is a likely cache miss. */
 interface IndexedCriterion {
+  leaf: true;
   m: CpeMatch;
   wfn: Wfn;
   vendorKey: string;
   productKey: string;
   partH: boolean;
+  vulnerable: boolean;
   /** attributes after the version that the criterion pins, with the value in lower case */
   narrows: [CpeAttribute, string][];
   hasRange: boolean;
+  /** range bounds: their order (ABSENT, NOT_SIMPLE or the simple order) and prepared form */
+  startIncluding: number;
+  startExcluding: number;
+  endIncluding: number;
+  endExcluding: number;
   range: PreparedRange | null;
-  /** the criterion's literal version (null for ANY/NA) and its prepared form */
+  /** the criterion's literal version (null for ANY/NA), its order and prepared form */
   version: string | null;
+  versionOrder: number;
   preparedVersion: PreparedVersion | null;
   fixed: string | undefined;
   /** the answer while the hardware is unknown, made on first use */
@@ -126,26 +144,45 @@ interface IndexedCriterion {
   rangeText: string | null;
 }
 
+/** A configuration or node: the AND/OR of its parts (criteria first, then nested nodes), maybe negated. A node of
+ *  one part that is not negated is compiled to that part. */
 interface IndexedNode {
+  leaf: false;
   operator: 'AND' | 'OR';
   negate: boolean;
-  /** one per cpeMatch; null where the criterion cannot match anything (unparseable, vendor or product ANY) */
-  crits: (IndexedCriterion | null)[];
-  /** nested nodes within the depth evaluation follows */
-  children: IndexedNode[];
+  parts: Expr[];
 }
+type Expr = IndexedCriterion | IndexedNode;
 
-interface IndexedConfig {
-  operator: 'AND' | 'OR';
-  negate: boolean;
-  nodes: IndexedNode[];
+/** A criterion that cannot match anything (unparseable, vendor or product ANY): a part that never holds. */
+const NEVER: IndexedNode = { leaf: false, operator: 'OR', negate: false, parts: [] };
+
+/** One of the device's facts as matching reads it, all of one shape, with its version prepared once per call. */
+class Fact {
+  readonly part: string;
+  readonly vendorKey: string;
+  readonly productKey: string;
+  readonly version: string | undefined;
+  readonly from: string;
+  readonly wfn: Wfn | undefined;
+  readonly prepared: PreparedVersion | null;
+  readonly order: number;
+  constructor(f: DeviceFact) {
+    this.part = f.part;
+    this.vendorKey = f.vendorKey;
+    this.productKey = f.productKey;
+    this.version = f.version;
+    this.from = f.from;
+    this.wfn = f.wfn;
+    this.prepared = f.version ? prepareVersion(f.version) : null;
+    this.order = this.prepared && this.prepared.order >= 0 ? this.prepared.order : NOT_SIMPLE;
+  }
 }
 
 /** What matching keeps of an NVD record: its configurations and what a finding shows. Descriptions, CWEs and the
  *  long reference lists stay in the store, so an index over the whole NVD fits comfortably in memory. */
 interface IndexedNvd {
   cve: Pick<NvdCve, 'configurations' | 'cvss' | 'references' | 'kev'> & { title: string };
-  configs: IndexedConfig[];
 }
 
 interface IndexedAffected {
@@ -165,6 +202,9 @@ type CveFacts = Pick<VulnMatch, 'cvss' | 'kev' | 'epss' | 'title' | 'references'
 class Entry {
   /** the match call that last took this entry as a candidate, so a CVE under several of a device's keys is checked once */
   seen = 0;
+  /** the NVD configurations, compiled: the first in the entry itself (most CVEs have one), the rest in a list */
+  first: Expr | null = null;
+  more: Expr[] | null = null;
   nvd: IndexedNvd | null = null;
   cve5: IndexedCve5 | null = null;
   /** what a finding shows regardless of the device, made on first use */
@@ -176,7 +216,7 @@ const MAX_DEPTH = 8;
 
 export class VulnIndex {
   /** vendor key → product key → the CVEs that name it as vulnerable */
-  private readonly byKey = new Map<string, Map<string, Set<Entry>>>();
+  private readonly byKey = new Map<string, Map<string, Linked>>();
   private keyCount = 0;
   private readonly entries = new Map<string, Entry>();
   private nvdCount = 0;
@@ -211,10 +251,13 @@ export class VulnIndex {
     if (!byProduct) this.byKey.set(vendorKey, (byProduct = new Map()));
     let s = byProduct.get(productKey);
     if (!s) {
-      byProduct.set(productKey, (s = new Set()));
+      byProduct.set(productKey, (s = { set: new Set(), list: null }));
       this.keyCount++;
     }
-    s.add(e);
+    if (!s.set.has(e)) {
+      s.set.add(e);
+      s.list = null;
+    }
   }
 
   private indexCriterion(m: CpeMatch): IndexedCriterion | null {
@@ -226,17 +269,26 @@ export class VulnIndex {
     for (const a of NARROWING) if (wfn[a] !== ANY && wfn[a] !== NA) narrows.push([a, wfn[a].toLowerCase()]);
     const hasRange = m.startIncluding !== undefined || m.startExcluding !== undefined || m.endIncluding !== undefined || m.endExcluding !== undefined;
     const version = literalOf(wfn.version);
+    const range = hasRange ? prepareRange(m) : null;
+    const preparedVersion = version ? prepareVersion(version) : null;
     return {
+      leaf: true,
       m,
       wfn,
       vendorKey,
       productKey,
       partH: wfn.part === 'h',
+      vulnerable: m.vulnerable,
       narrows,
       hasRange,
-      range: hasRange ? prepareRange(m) : null,
+      startIncluding: orderOf(range?.startIncluding ?? null),
+      startExcluding: orderOf(range?.startExcluding ?? null),
+      endIncluding: orderOf(range?.endIncluding ?? null),
+      endExcluding: orderOf(range?.endExcluding ?? null),
+      range,
       version,
-      preparedVersion: version ? prepareVersion(version) : null,
+      versionOrder: orderOf(preparedVersion),
+      preparedVersion,
       fixed: m.endExcluding || undefined,
       hardwareUnknown: null,
       productText: null,
@@ -246,23 +298,25 @@ export class VulnIndex {
 
   addNvd(cve: NvdCve): void {
     const e = this.entry(cve.id);
-    const node = (n: ConfigNode, depth: number): IndexedNode => {
-      const crits = n.matches.map((m) => {
+    const node = (n: ConfigNode, depth: number): Expr => {
+      const parts: Expr[] = n.matches.map((m) => {
         const c = this.indexCriterion(m);
         if (c && m.vulnerable) this.link(c.vendorKey, c.productKey, e);
-        return c;
+        return c ?? NEVER;
       });
-      // Evaluation follows nesting only so deep; deeper nodes are still indexed, as before.
+      // Evaluation follows nesting only so deep; deeper nodes are still indexed.
       const children = (n.children ?? []).map((ch) => node(ch, depth + 1));
-      return { operator: n.operator, negate: n.negate, crits, children: depth < MAX_DEPTH ? children : [] };
+      if (depth < MAX_DEPTH) parts.push(...children);
+      return compiled(n.operator, n.negate, parts);
     };
-    const configs = cve.configurations.map((c) => ({ operator: c.operator, negate: c.negate, nodes: c.nodes.map((n) => node(n, 0)) }));
+    const configs = cve.configurations.map((c) => compiled(c.operator, c.negate, c.nodes.map((n) => node(n, 0))));
     const best = pickCvss(cve.cvss);
     if (!e.nvd) this.nvdCount++;
     e.nvd = {
       cve: { configurations: cve.configurations, cvss: best ? [best] : [], references: rankReferences(cve.references).slice(0, 5), ...(cve.kev ? { kev: cve.kev } : {}), title: titleOf(cve.id, cve.description) },
-      configs,
     };
+    e.first = configs[0] ?? null;
+    e.more = configs.length > 1 ? configs.slice(1) : null;
     e.facts = null;
   }
 
@@ -367,33 +421,43 @@ export class VulnIndex {
   /** Every CVE the profile matches, definite ones first. */
   match(p: DeviceProfile): VulnMatch[] {
     const run = ++this.matchRun;
-    const out: VulnMatch[] = [];
+    // Gather the candidates first, then check them: the index is far larger than the CPU caches, and a tight loop
+    // over the entries lets their memory loads overlap instead of waiting for each in turn.
+    const candidates: Entry[] = [];
     for (const f of p.facts) {
       const s = this.byKey.get(f.vendorKey)?.get(f.productKey);
       if (!s) continue;
-      for (const e of s) {
+      const list = (s.list ??= [...s.set]);
+      for (let i = 0; i < list.length; i++) {
+        const e = list[i]!;
         if (e.seen === run) continue;
         e.seen = run;
-        const m = this.matchOne(e, p);
-        if (m) out.push(m);
+        candidates.push(e);
       }
+    }
+    const out: VulnMatch[] = [];
+    if (!candidates.length) return out;
+    const facts = p.facts.map((x) => new Fact(x));
+    for (let i = 0; i < candidates.length; i++) {
+      const m = this.matchOne(candidates[i]!, p, facts);
+      if (m) out.push(m);
     }
     return out.length > 1 ? out.sort(byAnswerThenId) : out;
   }
 
-  private matchOne(e: Entry, p: DeviceProfile): VulnMatch | null {
-    const n = e.nvd;
+  private matchOne(e: Entry, p: DeviceProfile, facts: Fact[]): VulnMatch | null {
     const c5 = e.cve5;
     let res: LeafResult | null = null;
     let basis: 'nvd' | 'cve5' = 'nvd';
-    if (n && n.configs.length) res = this.evalNvd(n, p);
+    if (e.first) res = this.evalNvd(e.first, e.more, p, facts);
     else if (c5) {
-      res = this.evalCve5(c5, p);
+      res = this.evalCve5(c5, facts);
       basis = 'cve5';
     }
     if (!res || res.r === 0 || !res.vulnerableHit) return null;
-    const fixed = res.fixed ?? (basis === 'nvd' && c5 ? this.evalCve5(c5, p).fixed : undefined);
-    const facts = (e.facts ??= this.factsOf(e.id, n, c5?.r));
+    const n = e.nvd;
+    const fixed = res.fixed ?? (basis === 'nvd' && c5 ? this.evalCve5(c5, facts).fixed : undefined);
+    const shown = (e.facts ??= this.factsOf(e.id, n, c5?.r));
     const reasons: string[] = [];
     reasonsOf(res, reasons);
     const matched: VulnMatch['matched'] = [];
@@ -401,11 +465,11 @@ export class VulnIndex {
     // Built key by key in the order findings have always had; a key is present only when it has a value.
     const out = { cve: e.id, answer: res.r === 2 ? 'definite' : 'possible', confidence: res.conf ?? 'model-only', reasons: distinct(reasons), basis, matched } as VulnMatch;
     if (fixed) out.fixedVersion = fixed;
-    if (facts.cvss) out.cvss = facts.cvss;
-    if (facts.kev) out.kev = facts.kev;
-    if (facts.epss) out.epss = facts.epss;
-    out.title = facts.title;
-    out.references = facts.references;
+    if (shown.cvss) out.cvss = shown.cvss;
+    if (shown.kev) out.kev = shown.kev;
+    if (shown.epss) out.epss = shown.epss;
+    out.title = shown.title;
+    out.references = shown.references;
     return out;
   }
 
@@ -435,84 +499,66 @@ export class VulnIndex {
 
   // ---- NVD configurations ----
 
-  private evalNvd(n: IndexedNvd, p: DeviceProfile): LeafResult {
-    let best: LeafResult = NO;
-    for (const cfg of n.configs) {
-      const r = this.evalConfig(cfg, p);
-      if (r.vulnerableHit && better(r, best)) best = r;
-    }
+  private evalNvd(first: Expr, more: Expr[] | null, p: DeviceProfile, facts: Fact[]): LeafResult {
+    const r = this.evalExpr(first, p, facts);
+    let best: LeafResult = r.vulnerableHit ? r : NO;
+    if (more)
+      for (let i = 0; i < more.length; i++) {
+        const x = this.evalExpr(more[i]!, p, facts);
+        if (x.vulnerableHit && better(x, best)) best = x;
+      }
     return best;
   }
 
-  private evalConfig(cfg: IndexedConfig, p: DeviceProfile): LeafResult {
-    const nodes = cfg.nodes;
-    let r: LeafResult;
-    if (nodes.length === 1) r = this.evalNode(nodes[0]!, p, 0);
-    else if (cfg.operator === 'OR') {
-      r = NO;
-      for (const node of nodes) {
-        const x = this.evalNode(node, p, 0);
-        if (better(x, r)) r = x;
-      }
-    } else {
-      // AND stops at the first part that does not hold: most candidates fail on their first node.
-      const parts: LeafResult[] = [];
-      r = NO;
-      for (const node of nodes) {
-        const x = this.evalNode(node, p, 0);
-        if (x.r === 0) {
-          parts.length = 0;
-          break;
-        }
-        parts.push(x);
-      }
-      if (parts.length) r = all(parts);
-    }
-    return cfg.negate ? negate(r) : r;
+  private evalExpr(x: Expr, p: DeviceProfile, facts: Fact[]): LeafResult {
+    return x.leaf ? this.evalCriterion(x, p, facts) : this.evalNode(x, p, facts);
   }
 
-  private evalNode(node: IndexedNode, p: DeviceProfile, depth: number): LeafResult {
-    const crits = node.crits;
-    const children = node.children;
-    const n = crits.length + children.length;
+  private evalNode(node: IndexedNode, p: DeviceProfile, facts: Fact[]): LeafResult {
+    const ps = node.parts;
+    const n = ps.length;
     let r: LeafResult;
     if (n === 0) r = NO;
-    else if (n === 1) r = crits.length ? this.evalCriterion(crits[0]!, p) : this.evalNode(children[0]!, p, depth + 1);
+    else if (n === 1) r = this.evalExpr(ps[0]!, p, facts);
     else if (node.operator === 'OR') {
       // The first best part wins; nothing beats a definite, version-verified one.
       r = NO;
       for (let i = 0; i < n; i++) {
-        const x = i < crits.length ? this.evalCriterion(crits[i]!, p) : this.evalNode(children[i - crits.length]!, p, depth + 1);
+        const x = this.evalExpr(ps[i]!, p, facts);
         if (better(x, r)) {
           r = x;
           if (r.r === 2 && r.conf === 'version-verified') break;
         }
       }
     } else {
-      const parts: LeafResult[] = [];
-      for (let i = 0; i < n; i++) {
-        const x = i < crits.length ? this.evalCriterion(crits[i]!, p) : this.evalNode(children[i - crits.length]!, p, depth + 1);
-        if (x.r === 0) {
-          parts.length = 0;
-          break;
+      // AND stops at the first part that does not hold: most candidates fail on their first part.
+      r = this.evalExpr(ps[0]!, p, facts);
+      if (r.r !== 0) {
+        const held: LeafResult[] = [r];
+        for (let i = 1; i < n; i++) {
+          const x = this.evalExpr(ps[i]!, p, facts);
+          if (x.r === 0) {
+            held.length = 0;
+            break;
+          }
+          held.push(x);
         }
-        parts.push(x);
+        r = held.length ? all(held) : NO;
       }
-      r = parts.length ? all(parts) : NO;
     }
     return node.negate ? negate(r) : r;
   }
 
-  private evalCriterion(c: IndexedCriterion | null, p: DeviceProfile): LeafResult {
-    if (!c) return NO;
+  private evalCriterion(c: IndexedCriterion, p: DeviceProfile, facts: Fact[]): LeafResult {
     let best: LeafResult = NO;
-    for (const f of p.facts) {
+    for (let i = 0; i < facts.length; i++) {
+      const f = facts[i]!;
       if (f.vendorKey !== c.vendorKey || f.productKey !== c.productKey) continue;
       if (c.partH !== (f.part === 'h')) continue;
       const r = criterionAgainstFact(c, f);
       if (better(r, best)) best = r;
     }
-    if (best.r === 0 && c.partH && !c.m.vulnerable && !p.hardwareKnown && p.vendorKeys.has(c.vendorKey)) {
+    if (best.r === 0 && c.partH && !c.vulnerable && !p.hardwareKnown && p.vendorKeys.has(c.vendorKey)) {
       // An AND configuration's platform part: the firmware is known but not the box it runs on.
       return (c.hardwareUnknown ??= new LeafResult(1, 'model-only', false, undefined, Why.HardwareUnknown, c));
     }
@@ -521,11 +567,11 @@ export class VulnIndex {
 
   // ---- CVE 5 affected[] ----
 
-  private evalCve5(r: IndexedCve5, p: DeviceProfile): LeafResult {
+  private evalCve5(r: IndexedCve5, facts: Fact[]): LeafResult {
     let best: LeafResult = NO;
     let fixed: string | undefined;
     for (const x of r.affected) {
-      for (const f of p.facts) {
+      for (const f of facts) {
         if (f.vendorKey !== x.vendorKey || f.productKey !== x.productKey) continue;
         const res = affectedAgainstFact(x.a, f);
         fixed ??= res.fixed;
@@ -537,6 +583,16 @@ export class VulnIndex {
 }
 
 const NARROWING = CPE_ATTRIBUTES.slice(4);
+
+/** The CVEs under one vendor/product key: a set while the index is built, read as a list. */
+interface Linked {
+  set: Set<Entry>;
+  list: Entry[] | null;
+}
+
+function compiled(operator: 'AND' | 'OR', negate: boolean, parts: Expr[]): Expr {
+  return parts.length === 1 && !negate ? parts[0]! : { leaf: false, operator, negate, parts };
+}
 
 /** The strings in order of first appearance; the array itself when none repeats (the usual case). */
 function distinct(xs: string[]): string[] {
@@ -550,27 +606,64 @@ function byAnswerThenId(a: VulnMatch, b: VulnMatch): number {
   return a.answer === b.answer ? (a.cve < b.cve ? -1 : a.cve > b.cve ? 1 : 0) : a.answer === 'definite' ? -1 : 1;
 }
 
-function leaf(c: IndexedCriterion, f: DeviceFact, restricted: boolean, r: Tri, conf: MatchConfidence | null, why: Why, fixed?: string): LeafResult {
-  return new LeafResult(restricted && r === 2 ? 1 : r, conf, c.m.vulnerable, fixed, why, c, f, restricted);
+function leaf(c: IndexedCriterion, f: Fact, restricted: boolean, r: Tri, conf: MatchConfidence | null, why: Why, fixed?: string): LeafResult {
+  return new LeafResult(restricted && r === 2 ? 1 : r, conf, c.vulnerable, fixed, why, c, f, restricted);
 }
 
-function criterionAgainstFact(c: IndexedCriterion, f: DeviceFact): LeafResult {
+/** compareVersions of a fact's version and a criterion's, by their simple orders when both have one. */
+function compareTo(f: Fact, order: number, v: PreparedVersion): Comparison {
+  const a = f.order;
+  if (a >= 0 && order >= 0) return a < order ? -1 : a > order ? 1 : 0;
+  return comparePrepared(f.prepared!, v);
+}
+
+/** inRange of the fact's version and the criterion's range. */
+function factInRange(f: Fact, c: IndexedCriterion): RangeAnswer {
+  const r = c.range!;
+  let undecidable = false;
+  let x: Comparison;
+  if (c.startIncluding !== ABSENT) {
+    x = compareTo(f, c.startIncluding, r.startIncluding!);
+    if (x === 'undecidable') undecidable = true;
+    else if (x < 0) return false;
+  }
+  if (c.startExcluding !== ABSENT) {
+    x = compareTo(f, c.startExcluding, r.startExcluding!);
+    if (x === 'undecidable') undecidable = true;
+    else if (x <= 0) return false;
+  }
+  if (c.endIncluding !== ABSENT) {
+    x = compareTo(f, c.endIncluding, r.endIncluding!);
+    if (x === 'undecidable') undecidable = true;
+    else if (x > 0) return false;
+  }
+  if (c.endExcluding !== ABSENT) {
+    x = compareTo(f, c.endExcluding, r.endExcluding!);
+    if (x === 'undecidable') undecidable = true;
+    else if (x >= 0) return false;
+  }
+  return undecidable ? 'undecidable' : true;
+}
+
+function criterionAgainstFact(c: IndexedCriterion, f: Fact): LeafResult {
   // Attributes other than part/vendor/product/version must not contradict what the fact says.
   let restricted = false;
-  for (const [a, cv] of c.narrows) {
-    const fv = f.wfn?.[a];
-    if (fv && fv !== ANY) {
-      if (fv.toLowerCase() !== cv) return NO;
-    } else restricted = true;
+  if (c.narrows.length) {
+    for (const [a, cv] of c.narrows) {
+      const fv = f.wfn?.[a];
+      if (fv && fv !== ANY) {
+        if (fv.toLowerCase() !== cv) return NO;
+      } else restricted = true;
+    }
   }
   if (c.partH) {
-    if (c.preparedVersion && f.version && comparePrepared(c.preparedVersion, prepareVersion(f.version)) !== 0) return NO;
+    if (c.preparedVersion && f.version && compareTo(f, c.versionOrder, c.preparedVersion) !== 0) return NO;
     // The platform part of a configuration says nothing about versions: it leaves the confidence to the firmware part.
-    return leaf(c, f, restricted, 2, c.m.vulnerable ? 'model-only' : null, Why.Hardware);
+    return leaf(c, f, restricted, 2, c.vulnerable ? 'model-only' : null, Why.Hardware);
   }
-  if (c.range) {
+  if (c.hasRange) {
     if (!f.version) return leaf(c, f, restricted, 1, 'model-only', Why.RangeNoVersion, c.fixed);
-    const r = inPreparedRange(prepareVersion(f.version), c.range);
+    const r = factInRange(f, c);
     if (r === false) return NO;
     if (r === 'undecidable') return leaf(c, f, restricted, 1, 'undecidable', Why.RangeUndecidable, c.fixed);
     return leaf(c, f, restricted, 2, 'version-verified', Why.InRange, c.fixed);
@@ -578,7 +671,7 @@ function criterionAgainstFact(c: IndexedCriterion, f: DeviceFact): LeafResult {
   if (c.wfn.version === ANY) return leaf(c, f, restricted, 2, 'model-only', Why.EveryVersion);
   if (c.wfn.version === NA) return leaf(c, f, restricted, 1, 'model-only', Why.NoVersionGiven);
   if (!f.version) return leaf(c, f, restricted, 1, 'model-only', Why.ExactNoVersion);
-  const cmp = comparePrepared(prepareVersion(f.version), c.preparedVersion!);
+  const cmp = compareTo(f, c.versionOrder, c.preparedVersion!);
   if (cmp === 0) return leaf(c, f, restricted, 2, 'version-verified', Why.ExactEqual);
   if (cmp === 'undecidable') return leaf(c, f, restricted, 1, 'undecidable', Why.ExactUndecidable);
   return NO;
@@ -662,7 +755,7 @@ function matchedOf(x: LeafResult, out: VulnMatch['matched']): void {
   out.push(f.version ? { criteria: x.c!.m.criteria, fact: f.from, version: f.version } : { criteria: x.c!.m.criteria, fact: f.from });
 }
 
-function affectedAgainstFact(a: Cve5Affected, f: DeviceFact): LeafResult {
+function affectedAgainstFact(a: Cve5Affected, f: Fact): LeafResult {
   let fixed: string | undefined;
   for (const v of a.versions) {
     if (v.status === 'affected' && (v.lessThan || v.lessThanOrEqual)) fixed ??= v.lessThan;
@@ -686,7 +779,7 @@ function affectedAgainstFact(a: Cve5Affected, f: DeviceFact): LeafResult {
   return NO.withFixed(fixed);
 }
 
-function given(a: Cve5Affected, f: DeviceFact, r: Tri, conf: MatchConfidence, why: string, fixed: string | undefined): LeafResult {
+function given(a: Cve5Affected, f: Fact, r: Tri, conf: MatchConfidence, why: string, fixed: string | undefined): LeafResult {
   const criteria = `${a.vendor} ${a.product} (CVE 5 ${a.from})`;
   const matched = [f.version ? { criteria, fact: f.from, version: f.version } : { criteria, fact: f.from }];
   return new LeafResult(r, conf, r > 0, fixed || undefined, Why.Given, null, f, false, null, [why], matched);

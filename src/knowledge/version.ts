@@ -114,6 +114,20 @@ export function compareParsed(a: ParsedVersion, b: ParsedVersion): Comparison {
 export interface PreparedVersion {
   readonly norm: string;
   readonly parsed: ParsedVersion | null;
+  /** for a plain dotted release of at most three numbers below 1024 ("2.4.31"), a small integer that orders such
+   *  versions as compareParsed does; -1 for any other version */
+  readonly order: number;
+}
+
+function simpleOrder(p: ParsedVersion | null): number {
+  if (!p || p.line !== '' || p.shape !== 'dotted' || p.suffix.kind !== 'none' || p.build !== null || p.nums.length > 3) return -1;
+  let order = 0;
+  for (let i = 0; i < 3; i++) {
+    const n = p.nums[i] ?? 0;
+    if (n >= 1024) return -1;
+    order = order * 1024 + n;
+  }
+  return order;
 }
 
 // Matching compares the same few thousand range bounds and firmware strings again and again: prepare each once.
@@ -123,7 +137,8 @@ export function prepareVersion(s: string): PreparedVersion {
   let p = preparedCache.get(s);
   if (p === undefined) {
     if (preparedCache.size >= CACHE_LIMIT) preparedCache.clear();
-    p = { norm: s.trim().toLowerCase(), parsed: parseVersion(s) };
+    const parsed = parseVersion(s);
+    p = { norm: s.trim().toLowerCase(), parsed, order: simpleOrder(parsed) };
     preparedCache.set(s, p);
   }
   return p;
@@ -131,6 +146,7 @@ export function prepareVersion(s: string): PreparedVersion {
 
 /** compareVersions over prepared versions. */
 export function comparePrepared(a: PreparedVersion, b: PreparedVersion): Comparison {
+  if (a.order >= 0 && b.order >= 0) return a.order < b.order ? -1 : a.order > b.order ? 1 : 0;
   if (a.norm !== '' && a.norm === b.norm) return 0;
   if (!a.parsed || !b.parsed) return 'undecidable';
   return compareParsed(a.parsed, b.parsed);
