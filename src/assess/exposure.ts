@@ -50,7 +50,7 @@ export async function assessExposure(store: Store, ips?: Iterable<string>, opts:
   const popNeeded = checks.population.length > 0;
   const assessed: string[] = [];
   // population checks look at every address; otherwise only the given ones are read
-  for await (const host of store.observationsByHost({ ips: popNeeded ? undefined : wanted ?? undefined, status: 'success' })) {
+  for await (const host of store.observationsByHost({ ips: popNeeded ? undefined : wanted ?? undefined, status: 'any' })) {
     const latest = latestPerService(host.observations).filter((o) => o.protocol !== 'event');
     if (popNeeded) for (const o of latest) if (checks.population.some((c) => c.test(o))) population.push(o);
     if (!wanted || wanted.has(host.ip)) {
