@@ -72,6 +72,12 @@ const enum Why {
   Given,
 }
 
+const enum VersionKind {
+  Any,
+  Na,
+  Literal,
+}
+
 class LeafResult {
   constructor(
     readonly r: Tri,
@@ -118,14 +124,15 @@ function orderOf(v: PreparedVersion | null): number {
 interface IndexedCriterion {
   leaf: true;
   m: CpeMatch;
-  wfn: Wfn;
+  part: string;
+  /** the criterion's version: ANY, NA or a literal */
+  versionKind: VersionKind;
   vendorKey: string;
   productKey: string;
   partH: boolean;
   vulnerable: boolean;
   /** attributes after the version that the criterion pins, with the value in lower case */
   narrows: [CpeAttribute, string][];
-  hasRange: boolean;
   /** range bounds: their order (ABSENT, NOT_SIMPLE or the simple order) and prepared form */
   startIncluding: number;
   startExcluding: number;
@@ -139,7 +146,8 @@ interface IndexedCriterion {
   fixed: string | undefined;
   /** the answer while the hardware is unknown, made on first use */
   hardwareUnknown: LeafResult | null;
-  /** reason fragments, made on first use: the product's literal name, the range as text */
+  /** reason fragments, made on first use (the product's name from the criterion parsed again): the product's literal
+   *  name, the range as text */
   productText: string | null;
   rangeText: string | null;
 }
@@ -179,11 +187,10 @@ class Fact {
   }
 }
 
-/** What matching keeps of an NVD record: its configurations and what a finding shows. Descriptions, CWEs and the
- *  long reference lists stay in the store, so an index over the whole NVD fits comfortably in memory. */
-interface IndexedNvd {
-  cve: Pick<NvdCve, 'configurations' | 'cvss' | 'references' | 'kev'> & { title: string };
-}
+/** What matching keeps of an NVD record besides its compiled configurations: what a finding shows. Descriptions,
+ *  CWEs, the long reference lists and the configurations as read stay in the store, so an index over the whole NVD
+ *  fits comfortably in memory. */
+type IndexedNvd = Pick<NvdCve, 'cvss' | 'references' | 'kev'> & { title: string };
 
 interface IndexedAffected {
   a: Cve5Affected;
@@ -196,7 +203,14 @@ interface IndexedCve5 {
   affected: IndexedAffected[];
 }
 
-type CveFacts = Pick<VulnMatch, 'cvss' | 'kev' | 'epss' | 'title' | 'references'>;
+/** What a finding shows of a CVE whatever the device; a finding carries only the keys with a value. */
+interface CveFacts {
+  cvss: Cvss | undefined;
+  kev: KevFacts | undefined;
+  epss: VulnMatch['epss'];
+  title: string;
+  references: Reference[];
+}
 
 /** Everything the index knows under one CVE id. */
 class Entry {
@@ -265,8 +279,8 @@ export class VulnIndex {
     if (!wfn || wfn.vendor === ANY || wfn.product === ANY) return null;
     const vendorKey = this.aliases.vendorKey(literalOf(wfn.vendor) ?? '');
     const productKey = this.aliases.productKeyOf(vendorKey, literalOf(wfn.product) ?? '');
-    const narrows: [CpeAttribute, string][] = [];
-    for (const a of NARROWING) if (wfn[a] !== ANY && wfn[a] !== NA) narrows.push([a, wfn[a].toLowerCase()]);
+    let narrows = NO_NARROWING;
+    for (const a of NARROWING) if (wfn[a] !== ANY && wfn[a] !== NA) (narrows === NO_NARROWING ? (narrows = []) : narrows).push([a, wfn[a].toLowerCase()]);
     const hasRange = m.startIncluding !== undefined || m.startExcluding !== undefined || m.endIncluding !== undefined || m.endExcluding !== undefined;
     const version = literalOf(wfn.version);
     const range = hasRange ? prepareRange(m) : null;
@@ -274,13 +288,13 @@ export class VulnIndex {
     return {
       leaf: true,
       m,
-      wfn,
+      part: wfn.part,
+      versionKind: wfn.version === ANY ? VersionKind.Any : wfn.version === NA ? VersionKind.Na : VersionKind.Literal,
       vendorKey,
       productKey,
       partH: wfn.part === 'h',
       vulnerable: m.vulnerable,
       narrows,
-      hasRange,
       startIncluding: orderOf(range?.startIncluding ?? null),
       startExcluding: orderOf(range?.startExcluding ?? null),
       endIncluding: orderOf(range?.endIncluding ?? null),
@@ -312,9 +326,7 @@ export class VulnIndex {
     const configs = cve.configurations.map((c) => compiled(c.operator, c.negate, c.nodes.map((n) => node(n, 0))));
     const best = pickCvss(cve.cvss);
     if (!e.nvd) this.nvdCount++;
-    e.nvd = {
-      cve: { configurations: cve.configurations, cvss: best ? [best] : [], references: rankReferences(cve.references).slice(0, 5), ...(cve.kev ? { kev: cve.kev } : {}), title: titleOf(cve.id, cve.description) },
-    };
+    e.nvd = { cvss: best ? [best] : [], references: rankReferences(cve.references).slice(0, 5), ...(cve.kev ? { kev: cve.kev } : {}), title: titleOf(cve.id, cve.description) };
     e.first = configs[0] ?? null;
     e.more = configs.length > 1 ? configs.slice(1) : null;
     e.facts = null;
@@ -476,15 +488,16 @@ export class VulnIndex {
   // What a finding shows about a CVE regardless of the device (CVSS, KEV, EPSS, title, references), built once per
   // CVE: many devices share the same CVEs.
   private factsOf(id: string, n: IndexedNvd | null, c5: Cve5Record | undefined): CveFacts {
-    const kev = this.kevOf(id, n?.cve, c5);
+    const kev = this.kevOf(id, n ?? undefined, c5);
     const e = this.epss.get(id);
-    const cvss = pickCvss([...(n?.cve.cvss ?? []), ...(c5?.cvss ?? [])]);
+    // Without a CVE 5 record the NVD's own best score and ranked references are the answer already.
+    const cvss = c5 ? pickCvss([...(n?.cvss ?? []), ...c5.cvss]) : n?.cvss[0];
     return {
-      ...(cvss ? { cvss } : {}),
-      ...(kev ? { kev } : {}),
-      ...(e ? { epss: { score: e.score, percentile: e.percentile, ...(e.date ? { date: e.date } : {}) } } : {}),
-      title: kev?.name ?? n?.cve.title ?? titleOf(id, c5?.description ?? ''),
-      references: rankReferences([...(n?.cve.references ?? []), ...(c5?.references ?? [])]),
+      cvss,
+      kev,
+      epss: e ? (e.date ? { score: e.score, percentile: e.percentile, date: e.date } : { score: e.score, percentile: e.percentile }) : undefined,
+      title: kev?.name ?? n?.title ?? titleOf(id, c5?.description ?? ''),
+      references: c5 || !n ? rankReferences([...(n?.references ?? []), ...(c5?.references ?? [])]) : n.references,
     };
   }
 
@@ -583,6 +596,8 @@ export class VulnIndex {
 }
 
 const NARROWING = CPE_ATTRIBUTES.slice(4);
+/** shared by the criteria that pin nothing after the version (almost all) */
+const NO_NARROWING: [CpeAttribute, string][] = [];
 
 /** The CVEs under one vendor/product key: a set while the index is built, read as a list. */
 interface Linked {
@@ -661,15 +676,15 @@ function criterionAgainstFact(c: IndexedCriterion, f: Fact): LeafResult {
     // The platform part of a configuration says nothing about versions: it leaves the confidence to the firmware part.
     return leaf(c, f, restricted, 2, c.vulnerable ? 'model-only' : null, Why.Hardware);
   }
-  if (c.hasRange) {
+  if (c.range) {
     if (!f.version) return leaf(c, f, restricted, 1, 'model-only', Why.RangeNoVersion, c.fixed);
     const r = factInRange(f, c);
     if (r === false) return NO;
     if (r === 'undecidable') return leaf(c, f, restricted, 1, 'undecidable', Why.RangeUndecidable, c.fixed);
     return leaf(c, f, restricted, 2, 'version-verified', Why.InRange, c.fixed);
   }
-  if (c.wfn.version === ANY) return leaf(c, f, restricted, 2, 'model-only', Why.EveryVersion);
-  if (c.wfn.version === NA) return leaf(c, f, restricted, 1, 'model-only', Why.NoVersionGiven);
+  if (c.versionKind === VersionKind.Any) return leaf(c, f, restricted, 2, 'model-only', Why.EveryVersion);
+  if (c.versionKind === VersionKind.Na) return leaf(c, f, restricted, 1, 'model-only', Why.NoVersionGiven);
   if (!f.version) return leaf(c, f, restricted, 1, 'model-only', Why.ExactNoVersion);
   const cmp = compareTo(f, c.versionOrder, c.preparedVersion!);
   if (cmp === 0) return leaf(c, f, restricted, 2, 'version-verified', Why.ExactEqual);
@@ -678,7 +693,7 @@ function criterionAgainstFact(c: IndexedCriterion, f: Fact): LeafResult {
 }
 
 function productText(c: IndexedCriterion): string | null {
-  return (c.productText ??= literalOf(c.wfn.product));
+  return (c.productText ??= literalOf(tryParseCpe(c.m.criteria)!.product));
 }
 function rangeTextOf(c: IndexedCriterion): string {
   return (c.rangeText ??= rangeText(c.m));
@@ -705,7 +720,7 @@ function reasonsOf(x: LeafResult, out: string[]): void {
   const c = x.c!;
   const f = x.f!;
   if (x.restricted) out.push(`${c.m.criteria} narrows update/edition/platform, which is not known for the device`);
-  if (f.part !== c.wfn.part) out.push(`the data names it part "${c.wfn.part}", the device's fact is part "${f.part}"`);
+  if (f.part !== c.part) out.push(`the data names it part "${c.part}", the device's fact is part "${f.part}"`);
   switch (x.why) {
     case Why.Hardware:
       out.push(`hardware ${productText(c)} matches the device's ${f.from}`);
