@@ -110,8 +110,8 @@ function worseConf(a: MatchConfidence | null, b: MatchConfidence | null): MatchC
   return confRank(a) <= confRank(b) ? a : b;
 }
 
-/** A version bound or the literal version of a criterion, ready for comparison: ABSENT, or when not SIMPLE, the
- *  prepared version decides. */
+/** A version bound or the literal version of a criterion, ready for comparison: its simple order (see
+ *  PreparedVersion.order), ABSENT, or NOT_SIMPLE when the prepared version decides. */
 const ABSENT = -2;
 const NOT_SIMPLE = -1;
 function orderOf(v: PreparedVersion | null): number {
