@@ -37,7 +37,6 @@ export interface AssessResult extends FindingChanges {
   findings: number;
 }
 
-
 /**
  * Assess the given addresses (every address in the store without a list). Population checks always look at the
  * whole store, since a key shared with devices scanned last month is still shared.

@@ -185,24 +185,7 @@ export class SqliteStore implements Store {
     const status = filter.status ?? 'success';
     const statusSql = status === 'any' ? '' : ' AND status = ?';
     const statusParams = status === 'any' ? [] : [status];
-    const CHUNK = 500;
-    const chunks = (function* (db: SqliteStore): Generator<string[]> {
-      if (filter.ips) {
-        const keys = [...new Set([...filter.ips].map(ipKey))].sort();
-        for (let i = 0; i < keys.length; i += CHUNK) yield keys.slice(i, i + CHUNK);
-        return;
-      }
-      // every address: the next few hundred distinct keys after the last one, straight off the address index
-      const next = db.prepared(`SELECT DISTINCT ip_key FROM observations WHERE ip_key > ? ORDER BY ip_key LIMIT ${CHUNK}`);
-      let after = '';
-      for (;;) {
-        const keys = (next.all(after) as { ip_key: string }[]).map((r) => r.ip_key);
-        if (!keys.length) return;
-        yield keys;
-        after = keys[keys.length - 1]!;
-      }
-    })(this);
-    for (const keys of chunks) {
+    for (const keys of this.ipKeyChunks(filter.ips)) {
       const rows = this.prepared(`SELECT * FROM observations WHERE ip_key IN (${keys.map(() => '?').join(',')})${statusSql} ORDER BY ip_key, id`).all(...keys, ...statusParams) as Row[];
       let current: HostObservations | null = null;
       let currentKey: unknown = null;
@@ -215,6 +198,25 @@ export class SqliteStore implements Store {
         current.observations.push(toObservation(r));
       }
       if (current) yield current;
+    }
+  }
+
+  /** Address keys a few hundred at a time, in order: of the given addresses, or of every address in the store. */
+  private *ipKeyChunks(ips: Iterable<string> | undefined): Generator<string[]> {
+    const CHUNK = 500;
+    if (ips) {
+      const keys = [...new Set([...ips].map(ipKey))].sort();
+      for (let i = 0; i < keys.length; i += CHUNK) yield keys.slice(i, i + CHUNK);
+      return;
+    }
+    // every address: the next few hundred distinct keys after the last one, straight off the address index
+    const next = this.prepared(`SELECT DISTINCT ip_key FROM observations WHERE ip_key > ? ORDER BY ip_key LIMIT ${CHUNK}`);
+    let after = '';
+    for (;;) {
+      const keys = (next.all(after) as { ip_key: string }[]).map((r) => r.ip_key);
+      if (!keys.length) return;
+      yield keys;
+      after = keys[keys.length - 1]!;
     }
   }
 
@@ -403,11 +405,9 @@ export class SqliteStore implements Store {
         });
       }
       // Open findings of the assessed kinds on the assessed addresses that were not reported again: fixed.
-      const ipKeys = scope.ips.map(ipKey);
-      for (let i = 0; i < ipKeys.length; i += 500) {
-        const chunk = ipKeys.slice(i, i + 500);
-        const rows = this.db
-          .prepare(`SELECT key FROM findings WHERE state = 'open' AND ip_key IN (${chunk.map(() => '?').join(',')}) AND kind IN (${scope.kinds.map(() => '?').join(',')})`)
+      for (const chunk of this.ipKeyChunks(scope.ips)) {
+        const rows = this
+          .prepared(`SELECT key FROM findings WHERE state = 'open' AND ip_key IN (${chunk.map(() => '?').join(',')}) AND kind IN (${scope.kinds.map(() => '?').join(',')})`)
           .all(...chunk, ...scope.kinds) as { key: string }[];
         for (const r of rows)
           if (!seen.has(r.key)) {
